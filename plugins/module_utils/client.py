@@ -1,0 +1,508 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, pulpops.replication contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one REST client every module, test, benchmark and the lab share.
+
+It depends on ``requests`` only (no Ansible import), so the lab's seeder and the
+benchmarks use exactly the code the modules use.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import random
+import time
+
+try:
+    from urllib.parse import urljoin, urlsplit
+except ImportError:  # pragma: no cover - Python 2 is not supported, sanity imports it
+    from urlparse import urljoin, urlsplit  # type: ignore
+
+try:
+    import requests
+    from requests.auth import HTTPBasicAuth
+
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - reported by the module
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = exc
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+RETRY_STATUSES = (502, 503, 504)
+TASK_FINAL_STATES = ("completed", "failed", "canceled", "skipped")
+TASK_ERROR_STATES = ("failed", "canceled")
+TASK_ACTIVE_STATES = ("waiting", "running", "canceling")
+
+
+class PulpError(Exception):
+    """An expected failure: its message is fit to show an operator, and holds no secret."""
+
+    def __init__(self, message, status=None, url=None, body=None):
+        super(PulpError, self).__init__(message)
+        self.message = message
+        self.status = status
+        self.url = url
+        self.body = body
+
+
+class PulpConnectionError(PulpError):
+    """The server could not be reached (refused, DNS, TLS, timeout)."""
+
+
+class PulpAuthError(PulpError):
+    """401/403."""
+
+
+class PulpValidationError(PulpError):
+    """400: the server refused the input; ``fields`` maps field to messages."""
+
+    def __init__(self, message, status=None, url=None, body=None, fields=None):
+        super(PulpValidationError, self).__init__(message, status, url, body)
+        self.fields = fields or {}
+
+
+class PulpNotFound(PulpError):
+    """404."""
+
+
+class PulpTaskError(PulpError):
+    """A task ended failed or canceled; ``task`` is the task as the server reported it."""
+
+    def __init__(self, message, task=None):
+        super(PulpTaskError, self).__init__(message)
+        self.task = task or {}
+
+
+class PulpTimeout(PulpError):
+    """A wait ran out of time; ``pending`` lists what was still running."""
+
+    def __init__(self, message, href=None, pending=None):
+        super(PulpTimeout, self).__init__(message)
+        self.href = href
+        self.pending = pending or []
+
+
+def flatten_errors(body, prefix=""):
+    """Turn a DRF error body into ``["field: message", ...]`` lines."""
+    lines = []
+    if isinstance(body, dict):
+        for key, value in body.items():
+            name = key if not prefix else "%s.%s" % (prefix, key)
+            if key in ("detail", "non_field_errors") and not prefix:
+                name = ""
+            lines.extend(flatten_errors(value, name))
+    elif isinstance(body, list):
+        for item in body:
+            lines.extend(flatten_errors(item, prefix))
+    elif body is not None:
+        text = str(body)
+        lines.append("%s: %s" % (prefix, text) if prefix else text)
+    return lines
+
+
+def parse_version(text):
+    """'3.123.1' -> (3, 123, 1); unparsable parts become 0."""
+    parts = []
+    for piece in str(text).split(".")[:3]:
+        digits = ""
+        for char in piece:
+            if not char.isdigit():
+                break
+            digits += char
+        parts.append(int(digits) if digits else 0)
+    while len(parts) < 3:
+        parts.append(0)
+    return tuple(parts)
+
+
+def version_text(version):
+    return ".".join(str(part) for part in version)
+
+
+class PulpClient(object):
+    """A client for one Pulp server and one domain on it.
+
+    Authentication starts with HTTP basic auth and is upgraded to a session with
+    ``POST .../login/`` where the server offers it: a basic-auth request costs the
+    server about half a second of password hashing, a session request a few ms.
+    """
+
+    def __init__(
+        self,
+        base_url,
+        username=None,
+        password=None,
+        validate_certs=True,
+        ca_cert=None,
+        client_cert=None,
+        client_key=None,
+        domain="default",
+        api_root="/pulp/",
+        timeout=60,
+        retries=3,
+        backoff=0.5,
+        user_agent="pulpops.replication",
+        use_session=True,
+    ):
+        if not HAS_REQUESTS:
+            raise PulpError("The Python library 'requests' is required: %s" % REQUESTS_IMPORT_ERROR)
+        if not base_url or not urlsplit(base_url).scheme or not urlsplit(base_url).netloc:
+            raise PulpError("pulp_url must be an absolute URL such as https://pulp.example.com, got %r" % (base_url,))
+        self.base_url = base_url.rstrip("/")
+        self.username = username
+        self._password = password
+        self.domain = domain or "default"
+        api_root = api_root or "/pulp/"
+        self.api_root = "/" + api_root.strip("/") + "/"
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.use_session = use_session
+        self.request_count = 0
+        self._status = None
+        self._logged_in = None
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = user_agent
+        self.session.headers["Accept"] = "application/json"
+        if ca_cert and validate_certs:
+            self.session.verify = ca_cert
+        else:
+            self.session.verify = bool(validate_certs)
+        if client_cert:
+            self.session.cert = (client_cert, client_key) if client_key else client_cert
+        if not validate_certs:
+            try:
+                import urllib3
+
+                urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+            except Exception:  # pragma: no cover
+                pass
+
+    # ------------------------------------------------------------------ URLs
+    @property
+    def api_base(self):
+        """The API prefix of this client's domain, e.g. '/pulp/default/api/v3/'."""
+        if self.domain_enabled:
+            return "%s%s/api/v3/" % (self.api_root, self.domain)
+        return "%sapi/v3/" % self.api_root
+
+    def url(self, path):
+        """An absolute URL for an href ('/pulp/...'), a full URL, or a path relative to the API base."""
+        if path.startswith("http://") or path.startswith("https://"):
+            return path
+        if path.startswith("/"):
+            return self.base_url + path
+        return self.base_url + self.api_base + path
+
+    def href(self, path):
+        """The server-relative href of an endpoint relative to the API base."""
+        return self.api_base + path
+
+    # ---------------------------------------------------------------- status
+    def status(self, refresh=False):
+        """The server's /status/ (unauthenticated, never domain-scoped); read once per client."""
+        if self._status is None or refresh:
+            url = "%s%sapi/v3/status/" % (self.base_url, self.api_root)
+            response = self._send("GET", url, auth=None)
+            if response.status_code != 200:
+                raise self._error(response, "GET", url)
+            self._status = response.json()
+        return self._status
+
+    @property
+    def domain_enabled(self):
+        return bool(self.status().get("domain_enabled", False))
+
+    def versions(self):
+        """{'core': (3, 123, 1), 'file': (...), ...} from /status/."""
+        result = {}
+        for item in self.status().get("versions", []):
+            result[item.get("component")] = parse_version(item.get("version", "0"))
+        return result
+
+    @property
+    def core_version(self):
+        return self.versions().get("core", (0, 0, 0))
+
+    def has_plugin(self, component):
+        return component in self.versions()
+
+    def content_origin(self):
+        settings = self.status().get("content_settings") or {}
+        origin = settings.get("content_origin") or self.base_url
+        prefix = settings.get("content_path_prefix") or "/pulp/content/"
+        return origin.rstrip("/"), prefix
+
+    def require_version(self, feature, minimum, option=None):
+        """Fail clearly when the server's pulpcore is older than a feature needs."""
+        if self.core_version < minimum:
+            what = "option '%s'" % option if option else feature
+            raise PulpError(
+                "%s needs pulpcore >= %s; the server at %s runs pulpcore %s"
+                % (what, version_text(minimum), self.base_url, version_text(self.core_version))
+            )
+
+    # ----------------------------------------------------------------- auth
+    def _basic_auth(self):
+        if self.username is None and self._password is None:
+            return None
+        return HTTPBasicAuth(self.username or "", self._password or "")
+
+    def login(self):
+        """Upgrade to a session where the server has POST .../login/; basic auth otherwise."""
+        if self._logged_in is not None:
+            return self._logged_in
+        self._logged_in = False
+        if not self.use_session or self._basic_auth() is None:
+            return False
+        url = self.url("login/")
+        response = self._send("POST", url, auth=self._basic_auth(), headers={"Content-Type": "application/json"}, data="{}")
+        if response.status_code in (200, 201) and self.session.cookies.get("sessionid"):
+            self._logged_in = True
+        elif response.status_code in (401, 403):
+            raise self._error(response, "POST", url)
+        # 404/405: an older server without the login endpoint: keep basic auth.
+        return self._logged_in
+
+    # ------------------------------------------------------------- requests
+    def _send(self, method, url, auth=None, **kwargs):
+        kwargs.setdefault("timeout", self.timeout)
+        attempts = 1 + (self.retries if method in SAFE_METHODS else 0)
+        for attempt in range(attempts):
+            self.request_count += 1
+            try:
+                response = self.session.request(method, url, auth=auth, **kwargs)
+            except requests.exceptions.SSLError as exc:
+                raise PulpConnectionError(
+                    "TLS verification failed for %s: %s. Check validate_certs and ca_cert (the server's CA bundle)."
+                    % (url, _short(exc)),
+                    url=url,
+                )
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+                if attempt + 1 < attempts:
+                    self._sleep(attempt)
+                    continue
+                kind = "timed out" if isinstance(exc, requests.exceptions.Timeout) else "could not connect"
+                raise PulpConnectionError(
+                    "%s %s %s: %s. Check that the server runs and that pulp_url (and its port) is right."
+                    % (method, url, kind, _short(exc)),
+                    url=url,
+                )
+            if response.status_code in RETRY_STATUSES and attempt + 1 < attempts:
+                self._sleep(attempt)
+                continue
+            return response
+        return response  # pragma: no cover - the loop always returns
+
+    def _sleep(self, attempt):
+        time.sleep(self.backoff * (2 ** attempt) * (0.5 + random.random() / 2))
+
+    def request(self, method, path, params=None, json_body=None, files=None, data=None, allow_404=False):
+        """Send one request with the client's authentication; return the decoded JSON body (or None)."""
+        method = method.upper()
+        url = self.url(path)
+        self.login()
+        headers = {}
+        auth = None
+        if self._logged_in:
+            if method not in SAFE_METHODS:
+                headers["X-CSRFToken"] = self.session.cookies.get("csrftoken", "")
+                headers["Referer"] = self.base_url + "/"
+        else:
+            auth = self._basic_auth()
+        kwargs = {"params": params, "headers": headers}
+        if files is not None or data is not None:
+            kwargs["files"] = files
+            kwargs["data"] = data
+        elif json_body is not None:
+            kwargs["data"] = json.dumps(json_body)
+            headers["Content-Type"] = "application/json"
+        response = self._send(method, url, auth=auth, **kwargs)
+        if response.status_code == 404 and allow_404:
+            return None
+        if response.status_code >= 400:
+            raise self._error(response, method, url)
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            return {"text": response.text}
+
+    def get(self, path, params=None, allow_404=False):
+        return self.request("GET", path, params=params, allow_404=allow_404)
+
+    def post(self, path, body=None, files=None, data=None):
+        return self.request("POST", path, json_body=body if body is not None else {}, files=files, data=data)
+
+    def patch(self, path, body):
+        return self.request("PATCH", path, json_body=body)
+
+    def delete(self, path, allow_404=False):
+        return self.request("DELETE", path, allow_404=allow_404)
+
+    def list(self, path, params=None, page_size=1000):
+        """Yield every item of a list endpoint, following ``next`` links."""
+        query = dict(params or {})
+        query.setdefault("limit", page_size)
+        page = self.get(path, params=query)
+        while True:
+            for item in page.get("results", []):
+                yield item
+            next_url = page.get("next")
+            if not next_url:
+                return
+            page = self.get(self._same_origin(next_url))
+
+    def list_all(self, path, params=None, page_size=1000):
+        return list(self.list(path, params=params, page_size=page_size))
+
+    def find(self, path, **filters):
+        """The one object of a list endpoint matching ``filters``, or None."""
+        filters.setdefault("limit", 2)
+        page = self.get(path, params=filters)
+        results = page.get("results", [])
+        return results[0] if results else None
+
+    def _same_origin(self, next_url):
+        # The server builds next links from its own idea of its host; keep ours.
+        parts = urlsplit(next_url)
+        return parts.path + ("?" + parts.query if parts.query else "")
+
+    # --------------------------------------------------------------- errors
+    def _error(self, response, method, url):
+        status = response.status_code
+        try:
+            body = response.json()
+        except ValueError:
+            body = response.text[:500]
+        if status == 400:
+            lines = flatten_errors(body)
+            fields = body if isinstance(body, dict) else {}
+            return PulpValidationError(
+                "%s %s was refused (400): %s" % (method, _path(url), "; ".join(lines) or body),
+                status=status, url=url, body=body, fields=fields,
+            )
+        if status in (401, 403):
+            detail = "; ".join(flatten_errors(body)) if isinstance(body, (dict, list)) else str(body)[:200]
+            who = "user '%s'" % self.username if self.username else "anonymous access (no username given)"
+            return PulpAuthError(
+                "%s %s was denied (%s) for %s on %s: %s. Check username and password (or the client certificate)."
+                % (method, _path(url), status, who, self.base_url, detail),
+                status=status, url=url, body=body,
+            )
+        if status == 404:
+            return PulpNotFound("%s %s: not found (404)" % (method, _path(url)), status=status, url=url, body=body)
+        detail = "; ".join(flatten_errors(body)) if isinstance(body, (dict, list)) else str(body)[:300]
+        return PulpError("%s %s failed (%s): %s" % (method, _path(url), status, detail), status=status, url=url, body=body)
+
+    # ---------------------------------------------------------------- tasks
+    def _poll(self, deadline, interval, attempt):
+        # Backoff: start fast (tasks are often done in 100 ms), grow to ``interval``.
+        delay = min(interval, 0.1 * (1.6 ** attempt))
+        if deadline is not None:
+            delay = min(delay, max(0.0, deadline - time.time()))
+        time.sleep(delay)
+
+    def wait_task(self, task_href, timeout=600, poll_interval=2.0, raise_on_error=True):
+        """Wait for one task; return it. A failed/canceled task raises PulpTaskError."""
+        deadline = time.time() + timeout if timeout else None
+        attempt = 0
+        while True:
+            task = self.get(task_href)
+            if task.get("state") in TASK_FINAL_STATES:
+                if raise_on_error and task.get("state") in TASK_ERROR_STATES:
+                    raise PulpTaskError("Task %s %s: %s" % (task.get("name"), task.get("state"), task_error_text(task)), task=task)
+                return task
+            if deadline is not None and time.time() >= deadline:
+                raise PulpTimeout(
+                    "Task %s (%s) did not finish within %s s; it is %s." % (task_href, task.get("name"), timeout, task.get("state")),
+                    href=task_href, pending=[task],
+                )
+            self._poll(deadline, poll_interval, attempt)
+            attempt += 1
+
+    def wait_tasks(self, task_hrefs, timeout=600, poll_interval=2.0):
+        """Wait for many tasks; poll only the unfinished ones. Returns {href: task}."""
+        deadline = time.time() + timeout if timeout else None
+        pending = list(task_hrefs)
+        done = {}
+        attempt = 0
+        while pending:
+            still = []
+            for href in pending:
+                task = self.get(href)
+                if task.get("state") in TASK_FINAL_STATES:
+                    done[href] = task
+                else:
+                    still.append(href)
+            pending = still
+            if not pending:
+                break
+            if deadline is not None and time.time() >= deadline:
+                raise PulpTimeout("%d task(s) did not finish within %s s" % (len(pending), timeout), pending=pending)
+            self._poll(deadline, poll_interval, attempt)
+            attempt += 1
+        return done
+
+    def task_result(self, response, timeout=600, poll_interval=2.0):
+        """Given a write's answer: a task's href is waited for (the task returned); else the body."""
+        if isinstance(response, dict) and set(response.keys()) == {"task"}:
+            return self.wait_task(response["task"], timeout=timeout, poll_interval=poll_interval)
+        return response
+
+    def group_tasks(self, group_href):
+        """Every task of a task group (paged), newest last."""
+        group = self.get(group_href)
+        return group, self.list_all("tasks/", params={"task_group": group_href, "ordering": "pulp_created"})
+
+    def wait_task_group(self, group_href, timeout=3600, poll_interval=2.0, finished=None):
+        """Wait for a task group; return (group, tasks).
+
+        ``finished(group, tasks)`` decides when the group is done; by default when no
+        task is active and the group says all tasks were dispatched.
+        """
+        deadline = time.time() + timeout if timeout else None
+        attempt = 0
+        while True:
+            group, tasks = self.group_tasks(group_href)
+            if finished is None:
+                active = [t for t in tasks if t.get("state") in TASK_ACTIVE_STATES]
+                done = not active and bool(group.get("all_tasks_dispatched"))
+            else:
+                done = finished(group, tasks)
+            if done:
+                return group, tasks
+            if deadline is not None and time.time() >= deadline:
+                pending = [t for t in tasks if t.get("state") in TASK_ACTIVE_STATES]
+                raise PulpTimeout(
+                    "Task group %s did not finish within %s s; still running: %s"
+                    % (group_href, timeout, ", ".join("%s (%s)" % (t.get("name"), t.get("state")) for t in pending) or "none"),
+                    href=group_href, pending=pending,
+                )
+            self._poll(deadline, poll_interval, attempt)
+            attempt += 1
+
+
+def task_error_text(task):
+    error = task.get("error") or {}
+    if isinstance(error, dict):
+        return error.get("description") or error.get("reason") or json.dumps(error)[:500]
+    return str(error)
+
+
+def _path(url):
+    parts = urlsplit(url)
+    return parts.path
+
+
+def _short(exc):
+    text = str(exc)
+    # requests' messages repeat the pool and the URL; keep the reason.
+    for marker in ("Caused by ", "Failed to establish a new connection: "):
+        if marker in text:
+            text = text.split(marker, 1)[1]
+    return text.strip("()'\" ")[:300]
