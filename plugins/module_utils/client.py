@@ -167,10 +167,8 @@ class PulpClient(object):
         self.session = requests.Session()
         self.session.headers["User-Agent"] = user_agent
         self.session.headers["Accept"] = "application/json"
-        if ca_cert and validate_certs:
-            self.session.verify = ca_cert
-        else:
-            self.session.verify = bool(validate_certs)
+        # Passed on every request: requests lets REQUESTS_CA_BUNDLE override a session's verify.
+        self.verify = ca_cert if (ca_cert and validate_certs) else bool(validate_certs)
         if client_cert:
             self.session.cert = (client_cert, client_key) if client_key else client_cert
         if not validate_certs:
@@ -270,6 +268,7 @@ class PulpClient(object):
     # ------------------------------------------------------------- requests
     def _send(self, method, url, auth=None, **kwargs):
         kwargs.setdefault("timeout", self.timeout)
+        kwargs.setdefault("verify", self.verify)
         attempts = 1 + (self.retries if method in SAFE_METHODS else 0)
         for attempt in range(attempts):
             self.request_count += 1
@@ -425,21 +424,20 @@ class PulpClient(object):
             self._poll(deadline, poll_interval, attempt)
             attempt += 1
 
-    def wait_tasks(self, task_hrefs, timeout=600, poll_interval=2.0):
-        """Wait for many tasks; poll only the unfinished ones. Returns {href: task}."""
+    def wait_tasks(self, task_hrefs, timeout=600, poll_interval=2.0, batch=100):
+        """Wait for many tasks, polling the unfinished ones a page at a time. Returns {href: task}."""
         deadline = time.time() + timeout if timeout else None
         pending = list(task_hrefs)
         done = {}
         attempt = 0
         while pending:
-            still = []
-            for href in pending:
-                task = self.get(href)
-                if task.get("state") in TASK_FINAL_STATES:
-                    done[href] = task
-                else:
-                    still.append(href)
-            pending = still
+            for start in range(0, len(pending), batch):
+                chunk = pending[start:start + batch]
+                query = {"pulp_href__in": ",".join(chunk), "limit": len(chunk)}
+                for task in self.get("tasks/", params=query).get("results", []):
+                    if task.get("state") in TASK_FINAL_STATES:
+                        done[task["pulp_href"]] = task
+            pending = [href for href in pending if href not in done]
             if not pending:
                 break
             if deadline is not None and time.time() >= deadline:
@@ -501,6 +499,8 @@ def _path(url):
 
 def _short(exc):
     text = str(exc)
+    if "certificate verify failed" in text:
+        return "certificate verify failed" + text.split("certificate verify failed", 1)[1].split("(_ssl")[0].rstrip(" (")
     # requests' messages repeat the pool and the URL; keep the reason.
     for marker in ("Caused by ", "Failed to establish a new connection: "):
         if marker in text:

@@ -1,0 +1,112 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, pulpops.replication contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What every module shares: the connection options, the client, error reporting, secrets."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+from ansible_collections.pulpops.replication.plugins.module_utils.client import (
+    HAS_REQUESTS,
+    REQUESTS_IMPORT_ERROR,
+    PulpClient,
+    PulpError,
+)
+
+SECRET_MARK_SET = "is set"
+SECRET_MARK_UNSET = "is not set"
+
+
+def connection_argument_spec():
+    """The options of plugins/doc_fragments/connection.py, as an argument_spec."""
+    return dict(
+        pulp_url=dict(type="str", required=True, fallback=(env_fallback, ["PULP_URL"])),
+        username=dict(type="str", fallback=(env_fallback, ["PULP_USERNAME"])),
+        password=dict(type="str", no_log=True, fallback=(env_fallback, ["PULP_PASSWORD"])),
+        validate_certs=dict(type="bool", default=True),
+        ca_cert=dict(type="path"),
+        client_cert=dict(type="path"),
+        client_key=dict(type="path", no_log=False),
+        pulp_domain=dict(type="str", default="default"),
+        pulp_api_root=dict(type="str", default="/pulp/"),
+        request_timeout=dict(type="int", default=60),
+    )
+
+
+def client_from_params(params, prefix=""):
+    """A PulpClient from module parameters (``prefix`` selects e.g. the upstream_* set)."""
+    return PulpClient(
+        params[prefix + "pulp_url"] if prefix == "" else params[prefix + "url"],
+        username=params.get(prefix + "username"),
+        password=params.get(prefix + "password"),
+        validate_certs=params.get(prefix + "validate_certs", True),
+        ca_cert=params.get(prefix + "ca_cert"),
+        client_cert=params.get(prefix + "client_cert"),
+        client_key=params.get(prefix + "client_key"),
+        domain=params.get(prefix + "pulp_domain") or "default",
+        api_root=params.get(prefix + "pulp_api_root") or "/pulp/",
+        timeout=params.get("request_timeout") or 60,
+    )
+
+
+class PulpModule(AnsibleModule):
+    """AnsibleModule with the connection options, a lazily built client and one error shape."""
+
+    def __init__(self, argument_spec=None, **kwargs):
+        spec = connection_argument_spec()
+        spec.update(argument_spec or {})
+        kwargs.setdefault("supports_check_mode", True)
+        super(PulpModule, self).__init__(argument_spec=spec, **kwargs)
+        if not HAS_REQUESTS:
+            self.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))
+        self._client = None
+
+    @property
+    def client(self):
+        if self._client is None:
+            try:
+                self._client = client_from_params(self.params)
+            except PulpError as exc:
+                self.fail_json(msg=exc.message)
+        return self._client
+
+    def fail_pulp(self, exc, **extra):
+        """Report an expected failure: one readable message, no stack trace, no secret."""
+        result = dict(extra)
+        if getattr(exc, "status", None):
+            result["status_code"] = exc.status
+        if getattr(exc, "fields", None):
+            result["fields"] = exc.fields
+        self.fail_json(msg=exc.message, **result)
+
+    def run_safely(self, func):
+        """Run ``func(self)``; PulpErrors become clean failures, anything else a failure with a trace."""
+        try:
+            result = func(self)
+        except PulpError as exc:
+            self.fail_pulp(exc)
+        except Exception as exc:  # pragma: no cover - unexpected: show the trace for a bug report
+            self.fail_json(msg="Unexpected error (please report it): %s" % exc, exception=traceback.format_exc())
+        self.exit_json(**result)
+
+
+def redact_secrets(data, secret_fields):
+    """A copy of ``data`` with each secret field reduced to 'is set' / 'is not set'."""
+    if not isinstance(data, dict):
+        return data
+    result = dict(data)
+    hidden = {}
+    for item in data.get("hidden_fields") or []:
+        hidden[item.get("name")] = item.get("is_set")
+    for field in secret_fields:
+        if field in hidden:
+            result[field] = SECRET_MARK_SET if hidden[field] else SECRET_MARK_UNSET
+        elif field in result:
+            result[field] = SECRET_MARK_SET if result[field] else SECRET_MARK_UNSET
+    result.pop("hidden_fields", None)
+    return result

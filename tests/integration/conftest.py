@@ -1,0 +1,85 @@
+"""Fixtures for tests against the two real Pulp servers of tests/lab/pulplab.
+
+The lab is started once per session (idempotent: a running lab is reused). Each test that
+needs isolation gets fresh domains on both servers, so tests never see each other's objects.
+"""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+from tests.integration.harness import unique
+
+from ansible_collections.pulpops.replication.plugins.module_utils.client import PulpClient
+
+PULPLAB = os.path.join(REPO, "tests", "lab", "pulplab")
+
+
+class Lab:
+    def __init__(self, env):
+        self.upstream_url = env["PULPLAB_UPSTREAM_URL"]
+        self.downstream_url = env["PULPLAB_DOWNSTREAM_URL"]
+        self.upstream_content_url = env["PULPLAB_UPSTREAM_CONTENT_URL"]
+        self.downstream_content_url = env["PULPLAB_DOWNSTREAM_CONTENT_URL"]
+        self.username = env["PULPLAB_USERNAME"]
+        self.password = env["PULPLAB_PASSWORD"]
+        self.dir = env["PULPLAB_DIR"]
+
+    def client(self, side, domain="default", **kwargs):
+        url = self.upstream_url if side == "upstream" else self.downstream_url
+        kwargs.setdefault("username", self.username)
+        kwargs.setdefault("password", self.password)
+        return PulpClient(url, domain=domain, **kwargs)
+
+    def create_domain(self, side, name):
+        root = self.client(side)
+        root.post("domains/", {
+            "name": name,
+            "storage_class": "pulpcore.app.models.storage.FileSystem",
+            "storage_settings": {"location": os.path.join(self.dir, side, "media")},
+        })
+        return name
+
+    def seed(self, domain, count=3, prefix="dist-", serve="publication", start=1, server="upstream"):
+        """Create ``count`` published, distributed file repositories with the lab's seeder."""
+        cmd = [sys.executable, PULPLAB, "seed", "--server", server, "--domain", domain, "--count", str(count),
+               "--prefix", prefix, "--serve", serve, "--start", str(start)]
+        subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
+
+    def connection(self, domain="default"):
+        """Module connection options for the downstream server."""
+        return {"pulp_url": self.downstream_url, "username": self.username, "password": self.password,
+                "pulp_domain": domain}
+
+
+@pytest.fixture(scope="session")
+def lab():
+    subprocess.run([sys.executable, PULPLAB, "start"], check=True)
+    out = subprocess.run([sys.executable, PULPLAB, "env"], check=True, stdout=subprocess.PIPE, text=True).stdout
+    env = {}
+    for line in out.splitlines():
+        key, _, value = line.replace("export ", "", 1).partition("=")
+        env[key] = value
+    return Lab(env)
+
+
+@pytest.fixture
+def domains(lab, request):
+    """A fresh domain of the same name on the upstream and the downstream."""
+    name = unique("t")
+    lab.create_domain("upstream", name)
+    lab.create_domain("downstream", name)
+    return name
+
+
+@pytest.fixture
+def upstream(lab, domains):
+    return lab.client("upstream", domain=domains)
+
+
+@pytest.fixture
+def downstream(lab, domains):
+    return lab.client("downstream", domain=domains)
