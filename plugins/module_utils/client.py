@@ -16,9 +16,9 @@ import random
 import time
 
 try:
-    from urllib.parse import urljoin, urlsplit
+    from urllib.parse import urlsplit
 except ImportError:  # pragma: no cover - Python 2 is not supported, sanity imports it
-    from urlparse import urljoin, urlsplit  # type: ignore
+    from urlparse import urlsplit  # type: ignore
 
 try:
     import requests
@@ -349,8 +349,7 @@ class PulpClient(object):
         query.setdefault("limit", page_size)
         page = self.get(path, params=query)
         while True:
-            for item in page.get("results", []):
-                yield item
+            yield from page.get("results", [])
             next_url = page.get("next")
             if not next_url:
                 return
