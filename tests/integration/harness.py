@@ -99,3 +99,26 @@ def run_play(tasks, check=False, diff=False, verbosity=0, extra_vars=None, env=N
 
 def unique(prefix):
     return "%s-%s" % (prefix, uuid.uuid4().hex[:8])
+
+
+def replication_finished(group, tasks):
+    """The lab's pulpcore never sets all_tasks_dispatched for replication groups (pulp-facts.md)."""
+    active = [t for t in tasks if t["state"] in ("waiting", "running", "canceling")]
+    names = [t["name"] for t in tasks]
+    failed = [t for t in tasks if t["state"] == "failed"]
+    return not active and (any(n.endswith("finalize_replication") for n in names) or bool(failed))
+
+
+def bare_replicate(client, upstream_href, timeout=600):
+    """POST replicate/ and wait, the way an operator without this collection would; returns tasks."""
+    group_href = client.post(upstream_href + "replicate/")["task_group"]
+    _, tasks = client.wait_task_group(group_href, timeout=timeout, poll_interval=1, finished=replication_finished)
+    return tasks
+
+
+def make_upstream_pulp(lab, downstream, domain, name=None, policy="labeled", **extra):
+    """An UpstreamPulp on the downstream domain that replicates the upstream domain of the same name."""
+    body = {"name": name or unique("up"), "base_url": lab.upstream_url, "api_root": "/pulp/", "domain": domain,
+            "username": lab.username, "password": lab.password, "policy": policy}
+    body.update(extra)
+    return downstream.post("upstream-pulps/", body)

@@ -1,0 +1,249 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, pulpops.replication contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The exactness audit: does a downstream domain serve exactly what its upstream serves?
+
+A completed task group is not proof. The audit compares, in the UpstreamPulp's scope, the set
+of distributions (name, base_path) and, for each, the content both sides serve: the content
+summary of the repository version and, where the plugin serves one, its index file.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import concurrent.futures
+import json
+import time
+from xml.sax.saxutils import escape
+
+from ansible_collections.pulpops.replication.plugins.module_utils.client import PulpError, PulpNotFound
+
+# Plugin component (as /status/ names it) -> (distribution endpoint, index file served at the base_path).
+REPLICATED_TYPES = {
+    "file": ("distributions/file/file/", "PULP_MANIFEST"),
+    "rpm": ("distributions/rpm/rpm/", "repodata/repomd.xml"),
+    "container": ("distributions/container/container/", None),
+    "ansible": ("distributions/ansible/ansible/", None),
+    "python": ("distributions/python/pypi/", None),
+    "deb": ("distributions/deb/apt/", None),
+    "gem": ("distributions/gem/gem/", None),
+    "maven": ("distributions/maven/maven/", None),
+    "npm": ("distributions/npm/npm/", None),
+}
+
+KINDS = ("missing", "extra", "stale", "unserved", "dangling", "foreign")
+OWNER_LABEL = "UpstreamPulp"
+
+
+def owner_id(upstream_pulp):
+    """The value replication writes into the 'UpstreamPulp' label: the object's pk."""
+    return upstream_pulp["pulp_href"].rstrip("/").rsplit("/", 1)[-1]
+
+
+def serves(distribution):
+    return bool(distribution.get("publication") or distribution.get("repository_version") or distribution.get("repository"))
+
+
+def in_scope(distribution, upstream_pulp):
+    """Whether a downstream distribution belongs to this UpstreamPulp's scope of deletion."""
+    if upstream_pulp.get("policy") == "all":
+        return True
+    return (distribution.get("pulp_labels") or {}).get(OWNER_LABEL) == owner_id(upstream_pulp)
+
+
+class Auditor(object):
+    """Compare one downstream domain with its upstream; read-only."""
+
+    def __init__(self, downstream, upstream, upstream_pulp, q_select=None, check_content=True, parallel=8,
+                 http_get=None):
+        self.down = downstream
+        self.up = upstream
+        self.server = upstream_pulp
+        self.q_select = q_select if q_select is not None else upstream_pulp.get("q_select")
+        self.check_content = check_content
+        self.parallel = max(1, int(parallel))
+        self._http_get = http_get
+        self._versions = {}
+
+    # ------------------------------------------------------------ reading
+    def types(self):
+        """(types both servers serve, types the upstream serves and the downstream lacks)."""
+        up = set(self.up.versions())
+        down = set(self.down.versions())
+        common = sorted(t for t in REPLICATED_TYPES if t in up and t in down)
+        lacking = sorted(t for t in REPLICATED_TYPES if t in up and t not in down)
+        return common, lacking
+
+    def read(self, plugin):
+        endpoint = REPLICATED_TYPES[plugin][0]
+        params = {"q": self.q_select} if self.q_select else None
+        upstream = [d for d in self.up.list(endpoint, params=params) if serves(d)]
+        downstream = self.down.list_all(endpoint)
+        return upstream, downstream
+
+    def version_of(self, client, distribution):
+        """The repository version href a distribution serves, or None."""
+        if distribution.get("repository_version"):
+            return distribution["repository_version"]
+        if distribution.get("publication"):
+            return self._cached(client, distribution["publication"]).get("repository_version")
+        if distribution.get("repository"):
+            return self._cached(client, distribution["repository"]).get("latest_version_href")
+        return None
+
+    def _cached(self, client, href):
+        key = (client.base_url, href)
+        if key not in self._versions:
+            self._versions[key] = client.get(href)
+        return self._versions[key]
+
+    def summary(self, client, version_href):
+        if not version_href:
+            return None
+        present = (self._cached(client, version_href).get("content_summary") or {}).get("present") or {}
+        return dict((kind, value.get("count")) for kind, value in present.items())
+
+    def fetch(self, url):
+        """GET a content URL without credentials (the content app serves anonymously)."""
+        if self._http_get is not None:
+            return self._http_get(url)
+        response = self.down.session.get(url, timeout=self.down.timeout, verify=self.down.verify)
+        return response.status_code, response.content
+
+    # ------------------------------------------------------------ comparing
+    def compare_one(self, plugin, up, down):
+        """Differences for one upstream distribution and its downstream namesake (or None)."""
+        base = {"name": up["name"], "base_path": up["base_path"], "type": plugin}
+        if down is None:
+            return [dict(base, kind="missing", detail="no distribution of that name downstream")]
+        found = []
+        if (down.get("pulp_labels") or {}).get(OWNER_LABEL) != owner_id(self.server):
+            owner = (down.get("pulp_labels") or {}).get(OWNER_LABEL)
+            found.append(dict(base, kind="foreign", detail="owned by UpstreamPulp %s" % owner if owner else "hand-made (no UpstreamPulp label)"))
+        if down.get("base_path") != up["base_path"]:
+            found.append(dict(base, kind="stale", detail="served at base_path %r, upstream at %r" % (down.get("base_path"), up["base_path"])))
+        if not serves(down):
+            found.append(dict(base, kind="dangling", detail="the distribution serves no repository, version or publication"))
+            return found
+        if not self.check_content:
+            return found
+        up_summary = self.summary(self.up, self.version_of(self.up, up))
+        down_summary = self.summary(self.down, self.version_of(self.down, down))
+        if up_summary != down_summary:
+            found.append(dict(base, kind="stale", detail="content differs: upstream %s, downstream %s" % (
+                json.dumps(up_summary, sort_keys=True), json.dumps(down_summary, sort_keys=True))))
+        index = REPLICATED_TYPES[plugin][1]
+        down_url = down.get("base_url") or ""
+        if index and down_url:
+            status, body = self.fetch(down_url.rstrip("/") + "/" + index)
+            if status == 404:
+                found.append(dict(base, kind="unserved", detail="%s answers 404" % (down_url.rstrip("/") + "/" + index)))
+            elif status == 200 and up.get("base_url"):
+                up_status, up_body = self.fetch(up["base_url"].rstrip("/") + "/" + index)
+                if up_status == 200 and up_body != body:
+                    found.append(dict(base, kind="stale", detail="%s differs from the upstream's" % index))
+            elif status >= 400:
+                found.append(dict(base, kind="unserved", detail="%s answers %s" % (down_url, status)))
+        elif down_url:
+            status, _ = self.fetch(down_url)
+            if status == 404:
+                found.append(dict(base, kind="unserved", detail="%s answers 404" % down_url))
+        return found
+
+    def run(self):
+        started = time.time()
+        self.down.login()
+        self.up.login()
+        common, lacking = self.types()
+        differences = []
+        checked = []
+        jobs = []
+        for plugin in common:
+            upstream, downstream = self.read(plugin)
+            by_name = dict((d["name"], d) for d in downstream)
+            wanted = set(d["name"] for d in upstream)
+            for up in upstream:
+                jobs.append((plugin, up, by_name.get(up["name"])))
+            for down in downstream:
+                if down["name"] not in wanted and in_scope(down, self.server) and not self._outside_request_scope():
+                    differences.append({"name": down["name"], "base_path": down.get("base_path"), "type": plugin,
+                                        "kind": "extra", "detail": "not served by the upstream (in this UpstreamPulp's scope)"})
+        with concurrent.futures.ThreadPoolExecutor(self.parallel) as pool:
+            for job, found in zip(jobs, pool.map(lambda j: self._guarded(*j), jobs)):
+                checked.append({"name": job[1]["name"], "base_path": job[1]["base_path"], "type": job[0],
+                                "differences": found})
+                differences.extend(found)
+        for plugin in lacking:
+            endpoint = REPLICATED_TYPES[plugin][0]
+            count = self.up.get(endpoint, params={"limit": 1}).get("count", 0)
+            if count:
+                differences.append({"name": None, "base_path": None, "type": plugin, "kind": "plugin",
+                                    "detail": "the upstream serves %d %s distribution(s); the downstream lacks the %s plugin"
+                                    % (count, plugin, plugin)})
+        summary = dict((kind, 0) for kind in KINDS + ("plugin",))
+        for item in differences:
+            summary[item["kind"]] = summary.get(item["kind"], 0) + 1
+        differences.sort(key=lambda d: (d["kind"], d["type"] or "", d["name"] or ""))
+        return {
+            "exact": not differences,
+            "differences": differences,
+            "summary": summary,
+            "checked": checked,
+            "distributions": len(checked),
+            "types": common,
+            "missing_plugins": lacking,
+            "seconds": round(time.time() - started, 3),
+            "requests": self.down.request_count + self.up.request_count,
+        }
+
+    def _outside_request_scope(self):
+        # A per-request filter narrows what the upstream lists; nothing is "extra" then.
+        return self.q_select is not None and self.q_select != self.server.get("q_select")
+
+    def _guarded(self, plugin, up, down):
+        try:
+            return self.compare_one(plugin, up, down)
+        except PulpNotFound as exc:
+            return [{"name": up["name"], "base_path": up["base_path"], "type": plugin, "kind": "dangling",
+                     "detail": "a referenced object is gone: %s" % exc.message}]
+        except PulpError as exc:
+            return [{"name": up["name"], "base_path": up["base_path"], "type": plugin, "kind": "unserved",
+                     "detail": exc.message}]
+
+
+def table(report, limit=50):
+    """A short human table of the report's differences."""
+    lines = ["%-9s %-6s %-40s %s" % ("KIND", "TYPE", "DISTRIBUTION (base_path)", "DETAIL")]
+    for item in report["differences"][:limit]:
+        label = "%s (%s)" % (item["name"], item["base_path"]) if item["name"] else "-"
+        lines.append("%-9s %-6s %-40s %s" % (item["kind"], item["type"], label, item["detail"]))
+    if len(report["differences"]) > limit:
+        lines.append("... and %d more (see the JSON report)" % (len(report["differences"]) - limit))
+    counts = ", ".join("%s %d" % (k, v) for k, v in sorted(report["summary"].items()) if v)
+    lines.append("%d distribution(s) checked: %s" % (report["distributions"], "exact" if report["exact"] else counts))
+    return lines
+
+
+def junit(report, suite="replica_audit"):
+    """JUnit XML: one test case per upstream distribution, failed where it differs."""
+    cases = []
+    failures = 0
+    for item in report["checked"]:
+        name = escape("%s (%s)" % (item["name"], item["base_path"]), {'"': "&quot;"})
+        if item["differences"]:
+            failures += 1
+            text = escape("\n".join("%s: %s" % (d["kind"], d["detail"]) for d in item["differences"]))
+            kinds = escape(",".join(sorted(set(d["kind"] for d in item["differences"]))))
+            cases.append('  <testcase classname="%s.%s" name="%s"><failure message="%s">%s</failure></testcase>'
+                         % (suite, item["type"], name, kinds, text))
+        else:
+            cases.append('  <testcase classname="%s.%s" name="%s"/>' % (suite, item["type"], name))
+    for item in report["differences"]:
+        if item["kind"] in ("extra", "plugin"):
+            failures += 1
+            name = escape("%s %s" % (item["kind"], item["name"] or item["type"]), {'"': "&quot;"})
+            cases.append('  <testcase classname="%s.%s" name="%s"><failure message="%s">%s</failure></testcase>'
+                         % (suite, item["type"], name, item["kind"], escape(item["detail"])))
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name="%s" tests="%d" failures="%d" time="%s">\n%s\n</testsuite>\n'
+            % (suite, len(cases), failures, report["seconds"], "\n".join(cases)))
