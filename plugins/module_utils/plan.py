@@ -377,8 +377,8 @@ def find_conflicts(upstream, downstream, server, key, types):
             else:
                 effect = "taken over: relabeled and overwritten"
             seen.add((kind, obj["name"]))
-            conflicts.append({"kind": SINGULAR[kind], "name": obj["name"], "base_path": obj.get("base_path"),
-                              "wanted_by": u["name"], "owner": _owner_text(obj, key),
+            conflicts.append({"kind": SINGULAR[kind], "name": obj["name"], "href": obj.get("href"),
+                              "base_path": obj.get("base_path"), "wanted_by": u["name"], "owner": _owner_text(obj, key),
                               "reason": "name '%s' is wanted by upstream distribution '%s'" % (obj["name"], u["name"]),
                               "effect": effect})
         holder = domain.overlapping(u["base_path"])
@@ -390,7 +390,8 @@ def find_conflicts(upstream, downstream, server, key, types):
             else:
                 effect = "fails: base_path taken, PLP0018 and nothing switches"
             seen.add(("distributions", holder["name"]))
-            conflicts.append({"kind": "distribution", "name": holder["name"], "base_path": holder["base_path"],
+            conflicts.append({"kind": "distribution", "name": holder["name"], "href": holder.get("href"),
+                              "base_path": holder["base_path"],
                               "wanted_by": u["name"], "owner": _owner_text(holder, key),
                               "reason": "base_path '%s' is wanted by upstream distribution '%s'" % (u["base_path"], u["name"]),
                               "effect": effect})
@@ -401,7 +402,8 @@ def find_conflicts(upstream, downstream, server, key, types):
                     continue
                 if not _owned(obj, key, pk) and (kind, obj["name"]) not in seen:
                     seen.add((kind, obj["name"]))
-                    conflicts.append({"kind": SINGULAR[kind], "name": obj["name"], "base_path": obj.get("base_path"),
+                    conflicts.append({"kind": SINGULAR[kind], "name": obj["name"], "href": obj.get("href"),
+                                      "base_path": obj.get("base_path"),
                                       "wanted_by": None, "owner": _owner_text(obj, key),
                                       "reason": "policy 'all' deletes every %s of the replicated types that upstream lacks" % SINGULAR[kind],
                                       "effect": "deleted"})
@@ -492,7 +494,8 @@ def adopt_steps(conflicts, key, pk):
     for conflict in conflicts:
         if conflict.get("wanted_by") is None or conflict["effect"].startswith("fails: the name is held"):
             continue
-        steps.append({"action": "label", "kind": conflict["kind"], "name": conflict["name"], "key": key, "value": pk,
+        steps.append({"action": "label", "kind": conflict["kind"], "name": conflict["name"], "href": conflict.get("href"),
+                      "key": key, "value": pk,
                       "why": conflict["reason"]})
     return steps
 
@@ -503,6 +506,7 @@ def apply_steps(snapshot, steps, key=DEFAULT_LABEL_KEY):
     for step in steps:
         kind = PLURAL[step["kind"]]
         match = step.get("from") if step["action"] == "rename" else step.get("name")
+        # Renames through temporary names reuse one href: match by href when the step has one.
         for obj in result.get(kind, []):
             if (step.get("href") and obj.get("href") == step["href"]) or (not step.get("href") and obj["name"] == match):
                 if step["action"] == "rename":

@@ -1,0 +1,332 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, pulpops.replication contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One replication over HTTP: read both snapshots, plan, reconcile, replicate, report.
+
+Reading costs O(pages) requests (page size 1000), never one request per distribution.
+The plan itself is computed by plan.py; this file only reads, writes and waits.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+import time
+
+from ansible_collections.pulpops.replication.plugins.module_utils.client import (
+    PulpClient,
+    PulpError,
+    PulpTimeout,
+    TASK_ACTIVE_STATES,
+    TASK_ERROR_STATES,
+    parse_version,
+    task_error_text,
+    version_text,
+)
+from ansible_collections.pulpops.replication.plugins.module_utils import plan as planmod
+
+PAGE_SIZE = 1000
+POLICY_VERSION = (3, 73, 0)
+REQUEST_Q_SELECT_VERSION = (3, 113, 0)
+FINALIZE_TASK = "finalize_replication"
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+class ReplicationFailed(PulpError):
+    """The task group ended with failed subtasks; ``report`` holds the result keys."""
+
+    def __init__(self, message, report):
+        super(ReplicationFailed, self).__init__(message)
+        self.report = report
+
+
+# ------------------------------------------------------------------ reading
+def find_upstream_pulp(client, name):
+    return client.find("upstream-pulps/", name=name)
+
+
+def read_downstream(client):
+    """Every distribution, repository and remote of the client's domain: one list per kind, paged."""
+    return planmod.downstream_snapshot(
+        client.list_all("distributions/", page_size=PAGE_SIZE),
+        client.list_all("repositories/", page_size=PAGE_SIZE),
+        client.list_all("remotes/", page_size=PAGE_SIZE),
+    )
+
+
+def replicated_types(downstream, upstream):
+    """Distribution types both servers have a replicating plugin for, in the plugins' order."""
+    down, up = downstream.versions(), upstream.versions()
+    return [type_path for plugin, type_path in planmod.REPLICATED_TYPES.items() if plugin in down and plugin in up]
+
+
+def read_upstream(client, types, q_select=None):
+    """The upstream's distributions in scope, per type, as the server lists them (``q`` = the filter)."""
+    params = {"q": q_select} if q_select else {}
+    items = []
+    for type_path in types:
+        items.extend(client.list_all("distributions/%s/" % type_path, params=params, page_size=PAGE_SIZE))
+    return planmod.upstream_snapshot(items)
+
+
+def upstream_client(server, params):
+    """A client for the upstream, from the UpstreamPulp (or the module's stand-in options)."""
+    base_url = server.get("base_url") or params.get("base_url")
+    if not base_url:
+        raise PulpError("base_url is required: UpstreamPulp '%s' does not exist, so the upstream's URL must be given"
+                        % params["upstream"])
+    return PulpClient(
+        base_url,
+        username=params.get("upstream_username"),
+        password=params.get("upstream_password"),
+        validate_certs=params.get("upstream_validate_certs", True),
+        ca_cert=params.get("upstream_ca_cert"),
+        client_cert=params.get("upstream_client_cert"),
+        client_key=params.get("upstream_client_key"),
+        domain=server.get("domain") or params.get("domain") or "default",
+        api_root=server.get("api_root") or params.get("api_root") or "/pulp/",
+        timeout=params.get("request_timeout") or 60,
+    )
+
+
+def build_q(base, exclude_names):
+    """A filter expression that adds 'and not one of these names' to ``base``."""
+    if not exclude_names:
+        return base
+    clause = 'NOT name__in="%s"' % ",".join(sorted(exclude_names))
+    return "(%s) AND %s" % (base, clause) if base else clause
+
+
+class Replication(object):
+    """Plan and (optionally) run one replication of ``client``'s domain from UpstreamPulp ``params['upstream']``."""
+
+    def __init__(self, client, params, upstream=None):
+        self.client = client
+        self.params = params
+        self.upstream_pulp = find_upstream_pulp(client, params["upstream"])
+        if params.get("policy") and client.core_version < POLICY_VERSION:
+            client.require_version("policy", POLICY_VERSION, option="policy")
+        if params.get("q_select") is not None:
+            client.require_version("per-request q_select", REQUEST_Q_SELECT_VERSION, option="q_select")
+        self.server = planmod.server_view(self.upstream_pulp, policy=params.get("policy"))
+        if self.upstream_pulp is None:
+            self.server["q_select"] = None
+        self.upstream = upstream or upstream_client(self.upstream_pulp or {}, params)
+        self.types = None
+        self.before = None
+        self.upstream_snap = None
+
+    # -------------------------------------------------------------- planning
+    def effective_q(self):
+        request = self.params.get("q_select")
+        return request if request is not None else self.server.get("q_select")
+
+    def read(self):
+        self.types = replicated_types(self.client, self.upstream)
+        self.upstream_snap = read_upstream(self.upstream, self.types, self.effective_q())
+        self.before = read_downstream(self.client)
+
+    def plan(self, reconcile=False, on_foreign="ignore"):
+        """The plan; with on_foreign='skip' the conflicting upstream distributions are left out."""
+        if self.before is None:
+            self.read()
+        request_q = self.params.get("q_select")
+        result = planmod.compute_plan(self.upstream_snap, self.before, self.server, request_q_select=request_q,
+                                      reconcile=reconcile, on_foreign=on_foreign, replicated_types=self.types)
+        if on_foreign == "skip":
+            excluded = sorted(set(c["wanted_by"] for c in result["conflicts"] if c.get("wanted_by")))
+            if excluded:
+                self.client.require_version("on_foreign=skip (a per-request q_select)", REQUEST_Q_SELECT_VERSION,
+                                            option="on_foreign")
+                scoped = {"distributions": [u for u in self.upstream_snap["distributions"] if u["name"] not in excluded]}
+                q = build_q(self.effective_q(), excluded)
+                result = planmod.compute_plan(scoped, self.before, self.server, request_q_select=q,
+                                              reconcile=reconcile, replicated_types=self.types)
+                result["q_select"] = q
+                result["excluded"] = excluded
+        return result
+
+    # -------------------------------------------------------------- writing
+    def apply_steps(self, steps, timeout=600, poll_interval=2):
+        """Apply reconcile renames (PATCH name) and adopt labels (set_label/); return what was done."""
+        done = []
+        for step in steps:
+            href = step.get("href")
+            if not href:
+                continue
+            if step["action"] == "rename":
+                answer = self.client.patch(href, {"name": step["to"]})
+            else:
+                answer = self.client.post(href + "set_label/", {"key": step["key"], "value": step["value"]})
+            self.client.task_result(answer, timeout=timeout, poll_interval=poll_interval)
+            done.append(step)
+        return done
+
+    def replicate(self, q_select=None, timeout=3600, poll_interval=2, wait=True):
+        """POST replicate/ and wait for the task group; return (group_href, group, tasks)."""
+        if not self.upstream_pulp:
+            raise PulpError("UpstreamPulp '%s' does not exist in domain '%s'; create it first "
+                            "(pulpops.replication.upstream_pulp)" % (self.params["upstream"], self.client.domain))
+        body = {"q_select": q_select} if q_select is not None else {}
+        answer = self.client.post(self.upstream_pulp["pulp_href"] + "replicate/", body)
+        group_href = (answer or {}).get("task_group")
+        if not wait:
+            return group_href, None, []
+        group, tasks = self.client.wait_task_group(group_href, timeout=timeout, poll_interval=poll_interval,
+                                                   finished=group_finished)
+        return group_href, group, tasks
+
+
+def group_finished(group, tasks):
+    """No task waiting/running/canceling, and finalize_replication is there or a task failed."""
+    if any(t.get("state") in TASK_ACTIVE_STATES for t in tasks):
+        return False
+    if any(FINALIZE_TASK in (t.get("name") or "") for t in tasks):
+        return True
+    return any(t.get("state") in TASK_ERROR_STATES for t in tasks)
+
+
+def _seconds(task):
+    start = planmod.parse_time(task.get("started_at"))
+    end = planmod.parse_time(task.get("finished_at"))
+    return round((end - start).total_seconds(), 3) if start and end else None
+
+
+def durations(tasks):
+    """Per-task durations (seconds) and the group's wall time."""
+    items = [{"task": t.get("pulp_href"), "name": t.get("name"), "state": t.get("state"), "seconds": _seconds(t)}
+             for t in tasks]
+    starts = [planmod.parse_time(t.get("started_at")) for t in tasks if t.get("started_at")]
+    ends = [planmod.parse_time(t.get("finished_at")) for t in tasks if t.get("finished_at")]
+    total = round((max(ends) - min(starts)).total_seconds(), 3) if starts and ends else None
+    return {"total_seconds": total, "tasks": items}
+
+
+def object_names(*snapshots):
+    """{uuid: 'kind name'} for every object of the given snapshots."""
+    names = {}
+    for snap in snapshots:
+        for kind in planmod.KINDS:
+            for obj in snap.get(kind, []):
+                match = _UUID.search(obj.get("href") or "")
+                if match:
+                    names[match.group(0)] = (planmod.SINGULAR[kind], obj["name"])
+    return names
+
+
+def failed_subtasks(tasks, names):
+    """[{name, kind, task, task_name, error}] for each failed subtask (finalize excluded)."""
+    order = {"distribution": 0, "repository": 1, "remote": 2}
+    result = []
+    for task in tasks:
+        if task.get("state") not in TASK_ERROR_STATES or FINALIZE_TASK in (task.get("name") or ""):
+            continue
+        found = []
+        for resource in task.get("reserved_resources_record") or []:
+            for uid in _UUID.findall(resource):
+                if uid in names:
+                    found.append(names[uid])
+        found.sort(key=lambda item: order.get(item[0], 9))
+        kind, name = found[0] if found else (None, None)
+        result.append({"name": name, "kind": kind, "task": task.get("pulp_href"),
+                       "task_name": (task.get("name") or "").rsplit(".", 1)[-1], "error": task_error_text(task)})
+    return result
+
+
+def failure_message(group_href, failed):
+    lines = ["Replication failed: %d subtask(s) failed; finalize_replication switched nothing (PLP0018). "
+             "Task group: %s" % (len(failed), group_href)]
+    for item in failed:
+        who = "%s '%s'" % (item["kind"], item["name"]) if item["name"] else "(object unknown)"
+        lines.append("- %s %s: %s (%s)" % (item["task_name"], who, item["error"], item["task"]))
+    return "\n".join(lines)
+
+
+def run(client, params, check_mode=False, upstream=None):
+    """The whole module behaviour; returns the result dict (raises ReplicationFailed/PulpError)."""
+    mode = params.get("mode") or "replicate"
+    reconcile = mode == "reconcile" or bool(params.get("reconcile"))
+    on_foreign = params.get("on_foreign") or "ignore"
+    replication = Replication(client, params, upstream=upstream)
+    plan = replication.plan(reconcile=reconcile, on_foreign=on_foreign)
+    before = replication.before
+    result = {"plan": public_plan(plan), "changed": False, "task_group": None, "failed_tasks": [],
+              "durations": None, "skipped": plan["skipped"], "conflicts": plan["conflicts"]}
+    if on_foreign == "fail" and plan["conflicts"]:
+        raise PulpError(conflict_message(plan["conflicts"]))
+    steps = plan["reconcile"] + plan.get("adopt", [])
+    if mode == "reconcile":
+        steps = plan["reconcile"] + plan.get("adopt", [])
+        if check_mode:
+            result["changed"] = bool(steps)
+            result["diff"] = {"before": planmod.distributions_view(before),
+                              "after": planmod.distributions_view(planmod.apply_steps(before, steps))}
+            return result
+        result["applied"] = replication.apply_steps(steps, timeout=params.get("timeout") or 3600,
+                                                    poll_interval=params.get("poll_interval") or 2)
+        after = read_downstream(client)
+        result["changes"] = planmod.changes_only(planmod.diff_snapshots(before, after))
+        result["changed"] = planmod.is_change(result["changes"])
+        result["diff"] = {"before": planmod.distributions_view(before), "after": planmod.distributions_view(after)}
+        return result
+    if check_mode:
+        result["changed"] = plan["changed"]
+        result["diff"] = {"before": planmod.distributions_view(before),
+                          "after": planmod.distributions_view(plan["predicted_after"])}
+        return result
+    timeout = params.get("timeout") or 3600
+    poll = params.get("poll_interval") or 2
+    result["applied"] = replication.apply_steps(steps, timeout=timeout, poll_interval=poll)
+    q = plan.get("q_select", params.get("q_select"))
+    started = time.time()
+    try:
+        group_href, group, tasks = replication.replicate(q_select=q, timeout=timeout, poll_interval=poll,
+                                                         wait=params.get("wait", True))
+    except PulpTimeout as exc:
+        pending = [{"task": t.get("pulp_href"), "name": t.get("name"), "state": t.get("state")}
+                   for t in exc.pending if isinstance(t, dict)]
+        raise ReplicationFailed(
+            "Replication did not finish within %s s; it goes on on the server. Task group: %s; still running: %s"
+            % (timeout, exc.href, ", ".join("%s (%s)" % (p["name"], p["state"]) for p in pending) or "none"),
+            dict(result, task_group=exc.href, pending=pending, changed=True))
+    result["task_group"] = group_href
+    result["wait_seconds"] = round(time.time() - started, 3)
+    if not params.get("wait", True):
+        result["changed"] = True
+        return result
+    after = read_downstream(client)
+    changes = planmod.diff_snapshots(before, after)
+    result["changes"] = planmod.changes_only(changes)
+    result["unchanged"] = changes["unchanged"]
+    result["changed"] = planmod.is_change(changes) or bool(result["applied"])
+    result["durations"] = durations(tasks)
+    result["diff"] = {"before": planmod.distributions_view(before), "after": planmod.distributions_view(after)}
+    failed = failed_subtasks(tasks, object_names(before, after))
+    finalize_failed = [t for t in tasks if FINALIZE_TASK in (t.get("name") or "") and t.get("state") in TASK_ERROR_STATES]
+    if failed or finalize_failed:
+        if not failed:
+            failed = [{"name": None, "kind": None, "task": t.get("pulp_href"), "task_name": FINALIZE_TASK,
+                       "error": task_error_text(t)} for t in finalize_failed]
+        result["failed_tasks"] = failed
+        raise ReplicationFailed(failure_message(group_href, failed), result)
+    return result
+
+
+def conflict_message(conflicts):
+    lines = ["Refusing to replicate (on_foreign=fail): %d object(s) this UpstreamPulp does not own are in the way:"
+             % len(conflicts)]
+    for c in conflicts:
+        lines.append("- %s '%s' (owner: %s): %s; the server would: %s" % (c["kind"], c["name"], c["owner"], c["reason"],
+                                                                        c["effect"]))
+    lines.append("To proceed: delete or rename them, or choose on_foreign=adopt (take them over) or on_foreign=skip.")
+    return "\n".join(lines)
+
+
+def public_plan(plan):
+    """The plan as returned to the user (without the predicted snapshot)."""
+    return dict((k, v) for k, v in plan.items() if k != "predicted_after")
+
+
+__all__ = ["Replication", "ReplicationFailed", "run", "read_downstream", "read_upstream", "group_finished",
+           "parse_version", "version_text"]

@@ -1,0 +1,235 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, pulpops.replication contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: replicate
+short_description: Run one replication of a downstream Pulp domain from one UpstreamPulp, with a plan first
+version_added: 0.1.0
+author: pulpops.replication contributors (@pulpops)
+description:
+  - Reads the upstream's distributions (in the scope the server would use) and the downstream
+    domain's distributions, repositories and remotes, and computes the plan of the replication
+    (create, update, rename, delete, unchanged, conflicts, base_path cycles) by simulating the
+    server's algorithm. In check mode the plan is the result.
+  - In a real run it optionally applies reconcile steps (renames that keep every base_path
+    serving), POSTs C(replicate/), waits for the task group and reports what changed from a
+    before/after snapshot of the domain, per-task durations, and every failed subtask.
+  - Works for every plugin type both servers have a replicator for, not only file.
+extends_documentation_fragment:
+  - pulpops.replication.connection
+options:
+  upstream:
+    description: Name of the UpstreamPulp on the downstream (in O(pulp_domain)).
+    type: str
+    required: true
+  upstream_username:
+    description: User name on the upstream, used to read its distributions for the plan.
+    type: str
+  upstream_password:
+    description: Password of O(upstream_username). Never shown.
+    type: str
+  upstream_validate_certs:
+    description: Verify the upstream's TLS certificate when planning.
+    type: bool
+    default: true
+  upstream_ca_cert:
+    description: Path of a CA bundle for the upstream.
+    type: path
+  upstream_client_cert:
+    description: Path of a client certificate (PEM) for the upstream.
+    type: path
+  upstream_client_key:
+    description: Path of the private key of O(upstream_client_cert).
+    type: path
+  base_url:
+    description:
+      - The upstream's base URL, used only when the UpstreamPulp does not exist yet (check mode
+        of a play that would create it). Otherwise the UpstreamPulp's value is used.
+    type: str
+  api_root:
+    description: The upstream's API root, when the UpstreamPulp does not exist yet.
+    type: str
+  domain:
+    description: The upstream's domain, when the UpstreamPulp does not exist yet.
+    type: str
+  policy:
+    description:
+      - The policy to plan with when the UpstreamPulp does not exist yet (pulpcore >= 3.73).
+    type: str
+    choices: [all, labeled, nodelete]
+  q_select:
+    description:
+      - A per-request filter over the upstream distributions (pulpcore >= 3.113). With it the
+        server deletes nothing (remove_missing is skipped).
+    type: str
+  wait:
+    description: Wait for the replication's task group to finish.
+    type: bool
+    default: true
+  timeout:
+    description: Seconds to wait for the task group.
+    type: int
+    default: 3600
+  poll_interval:
+    description: Longest pause between two polls of the task group, in seconds.
+    type: int
+    default: 2
+  mode:
+    description:
+      - V(replicate) plans and replicates; V(reconcile) applies only the reconcile steps
+        (and adopt labels) and returns.
+    type: str
+    choices: [replicate, reconcile]
+    default: replicate
+  reconcile:
+    description:
+      - In O(mode=replicate), apply the reconcile steps before replicating. Upstream rename (same
+        base_path, new name) renames the downstream distribution, repository and remote;
+        a base_path swap or rotation renames the distributions through temporary names. Renames
+        never move a base_path.
+    type: bool
+    default: false
+  on_foreign:
+    description:
+      - What to do with objects this UpstreamPulp does not own that sit on a wanted name or base_path.
+      - V(ignore) reports them as conflicts and lets the server act.
+      - V(fail) refuses before any write, naming each one.
+      - V(skip) replicates the rest with a per-request q_select that leaves out the conflicting
+        upstream distributions (pulpcore >= 3.113; nothing is deleted then).
+      - V(adopt) labels them with this UpstreamPulp's label first, so replication takes them over.
+    type: str
+    choices: [ignore, fail, skip, adopt]
+    default: ignore
+notes:
+  - Check mode returns the plan; with C(--diff) also the domain's distributions before and after.
+  - Upstream distributions that serve a repository are synced on every run (the server cannot tell
+    whether their content changed); the plan lists them under C(plan.resync) and predicts no content change.
+"""
+
+EXAMPLES = r"""
+- name: Show what a replication would do
+  pulpops.replication.replicate:
+    pulp_url: https://pulp-down.example.com
+    username: admin
+    password: "{{ pulp_password }}"
+    upstream: main-upstream
+    upstream_username: reader
+    upstream_password: "{{ upstream_password }}"
+  check_mode: true
+  register: plan
+
+- name: Replicate, renaming first what upstream renamed or swapped
+  pulpops.replication.replicate:
+    pulp_url: https://pulp-down.example.com
+    username: admin
+    password: "{{ pulp_password }}"
+    upstream: main-upstream
+    upstream_username: reader
+    upstream_password: "{{ upstream_password }}"
+    reconcile: true
+    on_foreign: fail
+"""
+
+RETURN = r"""
+plan:
+  description: The plan (create, update, rename, delete, unchanged, conflicts, cycles, reconcile, summary, ...).
+  returned: always
+  type: dict
+changes:
+  description: What changed, from before/after snapshots of the domain; same shape as the plan's create/update/rename/delete.
+  returned: when the run waited
+  type: dict
+unchanged:
+  description: Distributions the run left as they were.
+  returned: when the run waited
+  type: list
+  elements: str
+task_group:
+  description: Href of the replication's task group.
+  returned: when replicate was posted
+  type: str
+failed_tasks:
+  description: One item per failed subtask, with the object's name and the server's error.
+  returned: always
+  type: list
+  elements: dict
+durations:
+  description: The task group's wall time and per-task durations.
+  returned: when the run waited
+  type: dict
+skipped:
+  description: Upstream distributions the server skips (serving nothing, name held by a foreign remote or repository).
+  returned: always
+  type: list
+  elements: dict
+conflicts:
+  description: Objects this UpstreamPulp does not own on a wanted name or base_path, or that policy all would delete.
+  returned: always
+  type: list
+  elements: dict
+applied:
+  description: Reconcile and adopt steps that were applied.
+  returned: when not in check mode
+  type: list
+  elements: dict
+pending:
+  description: Tasks still running when the wait timed out.
+  returned: on timeout
+  type: list
+  elements: dict
+wait_seconds:
+  description: Seconds from the POST to the end of the wait.
+  returned: when replicate was posted
+  type: float
+"""
+
+from ansible_collections.pulpops.replication.plugins.module_utils.common import PulpModule
+from ansible_collections.pulpops.replication.plugins.module_utils.replication import ReplicationFailed, run
+
+
+def main():
+    module = PulpModule(
+        argument_spec=dict(
+            upstream=dict(type="str", required=True),
+            upstream_username=dict(type="str"),
+            upstream_password=dict(type="str", no_log=True),
+            upstream_validate_certs=dict(type="bool", default=True),
+            upstream_ca_cert=dict(type="path"),
+            upstream_client_cert=dict(type="path"),
+            upstream_client_key=dict(type="path", no_log=False),
+            base_url=dict(type="str"),
+            api_root=dict(type="str"),
+            domain=dict(type="str"),
+            policy=dict(type="str", choices=["all", "labeled", "nodelete"]),
+            q_select=dict(type="str"),
+            wait=dict(type="bool", default=True),
+            timeout=dict(type="int", default=3600),
+            poll_interval=dict(type="int", default=2),
+            mode=dict(type="str", choices=["replicate", "reconcile"], default="replicate"),
+            reconcile=dict(type="bool", default=False),
+            on_foreign=dict(type="str", choices=["ignore", "fail", "skip", "adopt"], default="ignore"),
+        ),
+        supports_check_mode=True,
+    )
+
+    def replicate(mod):
+        try:
+            result = run(mod.client, mod.params, check_mode=mod.check_mode)
+        except ReplicationFailed as exc:
+            mod.fail_json(msg=exc.message, **exc.report)
+        if not mod._diff:
+            result.pop("diff", None)
+        return result
+
+    module.run_safely(replicate)
+
+
+if __name__ == "__main__":
+    main()
