@@ -1,0 +1,301 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, pulpops.replication contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pure-logic tests of the REST client: a fake transport stands in for the server, no network."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from ansible_collections.pulpops.replication.plugins.module_utils import client as pulp_client
+from ansible_collections.pulpops.replication.plugins.module_utils.client import (
+    PulpAuthError,
+    PulpClient,
+    PulpConnectionError,
+    PulpError,
+    PulpValidationError,
+    flatten_errors,
+    parse_version,
+)
+
+BASE = "https://pulp.example.com"
+PASSWORD = "s3cret-Pa55word"
+
+
+def response(status, body=None):
+    answer = requests.models.Response()
+    answer.status_code = status
+    answer._content = b"" if body is None else json.dumps(body).encode()
+    answer.headers["Content-Type"] = "application/json"
+    return answer
+
+
+class FakePulp:
+    """Answers requests.Session.request: /status/ and login/ by default, scripted answers otherwise.
+
+    ``script(method, path_suffix, *answers)`` queues answers (a status code, a (status, body) pair
+    or an exception to raise); the last one repeats. Every call is recorded in ``calls``.
+    """
+
+    def __init__(self, domain_enabled=True, login_status=201, core="3.123.1"):
+        self.domain_enabled = domain_enabled
+        self.login_status = login_status
+        self.core = core
+        self.calls = []
+        self.scripts = []
+
+    def script(self, method, suffix, *answers):
+        self.scripts.append((method, suffix, list(answers)))
+
+    def calls_to(self, method, suffix):
+        return [call for call in self.calls if call["method"] == method and call["path"].endswith(suffix)]
+
+    def __call__(self, session, method, url, **kwargs):
+        path = urlsplit(url).path
+        self.calls.append({"method": method, "path": path, "headers": dict(kwargs.get("headers") or {}),
+                           "auth": kwargs.get("auth"), "data": kwargs.get("data")})
+        for script_method, suffix, answers in self.scripts:
+            if script_method == method and path.endswith(suffix):
+                answer = answers.pop(0) if len(answers) > 1 else answers[0]
+                if isinstance(answer, Exception):
+                    raise answer
+                status, body = answer if isinstance(answer, tuple) else (answer, {})
+                return response(status, body)
+        if path.endswith("/status/"):
+            return response(200, {"domain_enabled": self.domain_enabled,
+                                  "versions": [{"component": "core", "version": self.core}]})
+        if path.endswith("/login/"):
+            if self.login_status in (200, 201):
+                session.cookies.set("sessionid", "session-1")
+                session.cookies.set("csrftoken", "csrf-token-1")
+            return response(self.login_status, {"detail": "login answer %d" % self.login_status})
+        return response(200, {"count": 0, "next": None, "results": []})
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    server = FakePulp()
+    monkeypatch.setattr(requests.Session, "request", lambda session, method, url, **kw: server(session, method, url, **kw))
+    monkeypatch.setattr(pulp_client.time, "sleep", lambda seconds: None)
+    return server
+
+
+def make_client(**kwargs):
+    kwargs.setdefault("username", "admin")
+    kwargs.setdefault("password", PASSWORD)
+    return PulpClient(BASE, **kwargs)
+
+
+# ------------------------------------------------------------ error bodies
+def test_flatten_errors_names_each_field_and_keeps_top_level_messages_bare():
+    body = {
+        "name": ["This field must be unique."],
+        "non_field_errors": ["Either repository or publication."],
+        "detail": "Not allowed.",
+        "remote": {"url": ["Enter a valid URL."]},
+    }
+    assert flatten_errors(body) == [
+        "name: This field must be unique.",
+        "Either repository or publication.",
+        "Not allowed.",
+        "remote.url: Enter a valid URL.",
+    ]
+
+
+def test_flatten_errors_of_lists_scalars_and_nothing():
+    assert flatten_errors([{"base_path": ["taken"]}, "plain"]) == ["base_path: taken", "plain"]
+    assert flatten_errors("just text") == ["just text"]
+    assert flatten_errors(None) == []
+    assert flatten_errors({}) == []
+
+
+# ---------------------------------------------------------------- versions
+@pytest.mark.parametrize("text, expected", [
+    ("3.123.1", (3, 123, 1)),
+    ("3.73", (3, 73, 0)),
+    ("3.70.0.dev", (3, 70, 0)),
+    ("3.22.0rc1", (3, 22, 0)),
+    ("4", (4, 0, 0)),
+    ("unknown", (0, 0, 0)),
+])
+def test_parse_version(text, expected):
+    assert parse_version(text) == expected
+
+
+def test_require_version_names_the_option_and_the_servers_version(fake):
+    fake.core = "3.112.2"
+    pulp = make_client()
+    pulp.require_version("policy", (3, 73, 0), option="policy")
+    with pytest.raises(PulpError) as caught:
+        pulp.require_version("per-request q_select", (3, 113, 0), option="q_select")
+    assert caught.value.message == (
+        "option 'q_select' needs pulpcore >= 3.113.0; the server at %s runs pulpcore 3.112.2" % BASE)
+
+
+# -------------------------------------------------------------------- URLs
+def test_urls_with_domains_enabled_carry_the_domain(fake):
+    pulp = PulpClient(BASE + "/", domain="team-a")
+    assert pulp.api_base == "/pulp/team-a/api/v3/"
+    assert pulp.href("distributions/file/file/") == "/pulp/team-a/api/v3/distributions/file/file/"
+    assert pulp.url("tasks/") == BASE + "/pulp/team-a/api/v3/tasks/"
+    assert pulp.url("/pulp/team-a/api/v3/tasks/1/") == BASE + "/pulp/team-a/api/v3/tasks/1/"
+    assert pulp.url("http://elsewhere:24817/x/") == "http://elsewhere:24817/x/"
+
+
+def test_urls_with_domains_disabled_ignore_the_domain_and_honour_the_api_root(fake):
+    fake.domain_enabled = False
+    pulp = PulpClient(BASE, domain="team-a", api_root="custom")
+    assert pulp.api_base == "/custom/api/v3/"
+    assert pulp.url("remotes/") == BASE + "/custom/api/v3/remotes/"
+    assert fake.calls_to("GET", "/custom/api/v3/status/"), "status is read under the API root, never domain-scoped"
+
+
+def test_status_is_read_once_per_client(fake):
+    pulp = PulpClient(BASE)
+    for _ in range(3):
+        pulp.url("tasks/")
+    assert pulp.core_version == (3, 123, 1)
+    assert len(fake.calls_to("GET", "/status/")) == 1
+
+
+def test_a_relative_url_is_refused():
+    with pytest.raises(PulpError) as caught:
+        PulpClient("pulp.example.com")
+    assert "pulp_url must be an absolute URL" in caught.value.message
+
+
+# ------------------------------------------------------------------ retries
+def test_safe_methods_are_retried_on_502_503_504(fake):
+    fake.script("GET", "/repositories/", 502, 503, 504, (200, {"results": [{"name": "r1"}]}))
+    pulp = make_client(retries=3)
+    assert pulp.get("repositories/") == {"results": [{"name": "r1"}]}
+    assert len(fake.calls_to("GET", "/repositories/")) == 4
+
+
+def test_safe_methods_give_up_after_the_retries_with_the_last_status(fake):
+    fake.script("GET", "/repositories/", 503)
+    pulp = make_client(retries=2)
+    with pytest.raises(PulpError) as caught:
+        pulp.get("repositories/")
+    assert caught.value.status == 503
+    assert len(fake.calls_to("GET", "/repositories/")) == 3
+
+
+def test_safe_methods_are_retried_on_connection_errors(fake):
+    fake.script("GET", "/remotes/", requests.exceptions.ConnectionError("reset by peer"),
+                requests.exceptions.Timeout("read timed out"), (200, {"results": []}))
+    pulp = make_client(retries=3)
+    assert pulp.get("remotes/") == {"results": []}
+    assert len(fake.calls_to("GET", "/remotes/")) == 3
+
+
+def test_a_connection_that_never_comes_is_a_connection_error(fake):
+    fake.script("GET", "/remotes/", requests.exceptions.ConnectionError("Connection refused"))
+    pulp = make_client(retries=1)
+    with pytest.raises(PulpConnectionError) as caught:
+        pulp.get("remotes/")
+    assert "could not connect" in caught.value.message
+    assert len(fake.calls_to("GET", "/remotes/")) == 2
+
+
+@pytest.mark.parametrize("method", ["POST", "PATCH", "DELETE"])
+def test_unsafe_methods_are_never_retried_on_server_errors(fake, method):
+    fake.script(method, "/distributions/file/file/", 503)
+    pulp = make_client(retries=5)
+    with pytest.raises(PulpError) as caught:
+        pulp.request(method, "distributions/file/file/", json_body={"name": "d"})
+    assert caught.value.status == 503
+    assert len(fake.calls_to(method, "/distributions/file/file/")) == 1
+
+
+def test_a_post_is_never_retried_on_connection_errors(fake):
+    fake.script("POST", "/remotes/file/file/", requests.exceptions.ConnectionError("reset by peer"),
+                (201, {"pulp_href": "/r/"}))
+    pulp = make_client(retries=5)
+    with pytest.raises(PulpConnectionError):
+        pulp.post("remotes/file/file/", {"name": "r"})
+    assert len(fake.calls_to("POST", "/remotes/file/file/")) == 1
+
+
+# ------------------------------------------------------------ authentication
+def test_a_session_logs_in_once_with_basic_auth_and_then_sends_the_csrf_token_on_writes(fake):
+    pulp = make_client(domain="team-a")
+    pulp.get("repositories/")
+    pulp.post("repositories/file/file/", {"name": "r"})
+    pulp.delete("/pulp/team-a/api/v3/repositories/file/file/1/")
+
+    logins = fake.calls_to("POST", "/login/")
+    assert len(logins) == 1
+    assert logins[0]["auth"].username == "admin" and logins[0]["auth"].password == PASSWORD
+    read = fake.calls_to("GET", "/repositories/")[0]
+    assert read["auth"] is None and "X-CSRFToken" not in read["headers"]
+    for write in fake.calls_to("POST", "/repositories/file/file/") + fake.calls_to("DELETE", "/file/1/"):
+        assert write["auth"] is None
+        assert write["headers"]["X-CSRFToken"] == "csrf-token-1"
+        assert write["headers"]["Referer"] == BASE + "/"
+
+
+def test_without_a_session_every_request_carries_basic_auth(fake):
+    pulp = make_client(use_session=False)
+    pulp.get("repositories/")
+    pulp.post("repositories/file/file/", {"name": "r"})
+    assert not fake.calls_to("POST", "/login/")
+    for call in fake.calls_to("GET", "/repositories/") + fake.calls_to("POST", "/repositories/file/file/"):
+        assert call["auth"].password == PASSWORD
+        assert "X-CSRFToken" not in call["headers"]
+
+
+def test_a_server_without_login_keeps_basic_auth(fake):
+    fake.login_status = 404
+    pulp = make_client()
+    pulp.post("repositories/file/file/", {"name": "r"})
+    write = fake.calls_to("POST", "/repositories/file/file/")[0]
+    assert write["auth"].username == "admin"
+    assert "X-CSRFToken" not in write["headers"]
+
+
+# -------------------------------------------------------------- error texts
+@pytest.mark.parametrize("where, answer, error", [
+    ("login", (401, {"detail": "Invalid username/password."}), PulpAuthError),
+    ("request", (403, {"detail": "You do not have permission to perform this action."}), PulpAuthError),
+    ("request", (400, {"name": ["This field must be unique."]}), PulpValidationError),
+    ("request", (500, "Internal Server Error"), PulpError),
+    ("request", requests.exceptions.ConnectionError("Failed to establish a new connection: refused"), PulpConnectionError),
+])
+def test_the_password_never_appears_in_an_error(fake, where, answer, error):
+    if where == "login":
+        fake.script("POST", "/login/", answer)
+    else:
+        fake.script("POST", "/repositories/file/file/", answer)
+    pulp = make_client()
+    with pytest.raises(error) as caught:
+        pulp.post("repositories/file/file/", {"name": "r"})
+    assert PASSWORD not in caught.value.message
+    assert PASSWORD not in str(caught.value)
+    assert PASSWORD not in repr(caught.value.body)
+
+
+def test_an_auth_error_names_the_user_and_what_to_check(fake):
+    fake.script("POST", "/login/", (401, {"detail": "Invalid username/password."}))
+    pulp = make_client()
+    with pytest.raises(PulpAuthError) as caught:
+        pulp.get("repositories/")
+    message = caught.value.message
+    assert message.startswith("POST /pulp/default/api/v3/login/ was denied (401) for user 'admin' on %s: " % BASE)
+    assert "Invalid username/password." in message
+    assert message.endswith("Check username and password (or the client certificate).")
+
+
+def test_a_validation_error_lists_the_fields(fake):
+    fake.script("POST", "/distributions/file/file/", (400, {"base_path": ["Overlaps with existing distribution."]}))
+    pulp = make_client()
+    with pytest.raises(PulpValidationError) as caught:
+        pulp.post("distributions/file/file/", {"name": "d", "base_path": "d"})
+    assert caught.value.fields == {"base_path": ["Overlaps with existing distribution."]}
+    assert caught.value.message.endswith("was refused (400): base_path: Overlaps with existing distribution.")
