@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Figures for the domain lock against the running lab's downstream (issue 6).
+
+    .venv/bin/python bench/bench_lock.py [--rounds 30] [--processes 4] [--turns 3]
+
+Prints the median acquire+release latency without contention (one logged-in client,
+``--rounds`` rounds) and the median hand-over time under contention: ``--processes``
+OS processes each take the lock ``--turns`` times; a hand-over is the time from one
+holder's release to the next holder's acquire. Figures only, no asserts. Works in the
+lab's default domain with a lock name of its own, so it disturbs nothing else.
+"""
+
+import argparse
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from tests.conftest import COLLECTIONS  # noqa: E402  (makes the collection importable)
+
+if COLLECTIONS not in sys.path:
+    sys.path.insert(0, COLLECTIONS)
+
+from ansible_collections.pulpops.replication.plugins.module_utils.client import PulpClient  # noqa: E402
+from ansible_collections.pulpops.replication.plugins.module_utils.lock import DomainLock  # noqa: E402
+
+
+def lab_env():
+    out = subprocess.run([sys.executable, os.path.join(REPO, "tests", "lab", "pulplab"), "env"],
+                         check=True, stdout=subprocess.PIPE, text=True).stdout
+    env = {}
+    for line in out.splitlines():
+        key, _, value = line.replace("export ", "", 1).partition("=")
+        env[key] = value
+    return env
+
+
+def new_lock(env, name, owner, domain):
+    client = PulpClient(env["PULPLAB_DOWNSTREAM_URL"], username=env["PULPLAB_USERNAME"],
+                        password=env["PULPLAB_PASSWORD"], domain=domain)
+    client.login()  # log in once, as a module run does, before timing
+    return DomainLock(client, name=name, owner=owner, ttl=300)
+
+
+def uncontended(env, name, domain, rounds):
+    lock = new_lock(env, name, "bench-solo", domain)
+    timings = []
+    before = lock.client.request_count
+    for _ in range(rounds):
+        started = time.perf_counter()
+        lock.acquire(timeout=0)
+        lock.release()
+        timings.append(time.perf_counter() - started)
+    return timings, (lock.client.request_count - before) / float(rounds)
+
+
+def contender(args):
+    env, name, domain, ident, turns, hold, poll, queue = args
+    lock = new_lock(env, name, "bench-%d" % ident, domain)
+    for _ in range(turns):
+        lock.acquire(timeout=600, poll_interval=poll)
+        got = time.time()
+        time.sleep(hold)
+        released = time.time()
+        lock.release()
+        queue.put((got, released))
+
+
+def handovers(env, name, domain, processes, turns, hold, poll):
+    manager = multiprocessing.Manager()
+    queue = manager.Queue()
+    jobs = [(env, name, domain, ident, turns, hold, poll, queue) for ident in range(processes)]
+    started = time.time()
+    with multiprocessing.Pool(processes) as pool:
+        pool.map(contender, jobs)
+    wall = time.time() - started
+    spans = sorted(queue.get() for _ in range(processes * turns))
+    gaps = [later[0] - earlier[1] for earlier, later in zip(spans, spans[1:])]
+    overlaps = sum(1 for gap in gaps if gap < 0)
+    return gaps, overlaps, wall
+
+
+def ms(seconds):
+    return "%.1f ms" % (seconds * 1000)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--turns", type=int, default=3)
+    parser.add_argument("--hold", type=float, default=0.1, help="seconds each holder keeps the lock")
+    parser.add_argument("--poll-intervals", default="0.5,5", help="poll_interval values to measure hand-over with")
+    parser.add_argument("--domain", default="default")
+    args = parser.parse_args()
+
+    env = lab_env()
+    name = "bench-lock-%s" % uuid.uuid4().hex[:8]
+    solo, requests_per_round = uncontended(env, name, args.domain, args.rounds)
+    print("uncontended acquire+release (%d rounds, %.0f requests each): median %s, min %s, max %s"
+          % (len(solo), requests_per_round, ms(statistics.median(solo)), ms(min(solo)), ms(max(solo))))
+    for poll in [float(p) for p in args.poll_intervals.split(",")]:
+        gaps, overlaps, wall = handovers(env, name, args.domain, args.processes, args.turns, args.hold, poll)
+        ordered = sorted(gaps)
+        p90 = ordered[min(len(ordered) - 1, int(round(0.9 * (len(ordered) - 1))))]
+        print("hand-over under contention (%d processes x %d turns, hold %.2fs, poll_interval %.1fs): "
+              "median %s, p90 %s, max %s; %d hand-overs, %d overlaps, wall %.1fs"
+              % (args.processes, args.turns, args.hold, poll, ms(statistics.median(gaps)), ms(p90),
+                 ms(max(gaps)), len(gaps), overlaps, wall))
+
+
+if __name__ == "__main__":
+    main()
