@@ -1,0 +1,183 @@
+"""pulpops.replication.replicate against the two real lab servers.
+
+Every scenario runs the module twice with the same options, first in check mode (the plan),
+then for real, and checks that the plan's create/update/rename/delete equal the changes the
+real run reports from its before/after snapshots.
+"""
+
+import pytest
+
+from tests.integration.harness import run_play
+
+CHANGES = ("create", "update", "rename", "delete")
+
+
+def make_upstream_pulp(lab, downstream, domain, policy="labeled"):
+    # UpstreamPulp names are unique across domains: one per test domain.
+    return downstream.post("upstream-pulps/", {
+        "name": "up-" + domain, "base_url": lab.upstream_url, "api_root": "/pulp/", "domain": domain,
+        "username": lab.username, "password": lab.password, "policy": policy})
+
+
+def options(lab, domain, **extra):
+    args = dict(lab.connection(domain), upstream="up-" + domain, upstream_username=lab.username,
+                upstream_password=lab.password, poll_interval=1)
+    args.update(extra)
+    return args
+
+
+def plan_then_run(lab, domain, diff=False, **extra):
+    """(check-mode result, real result) of one replication."""
+    args = options(lab, domain, **extra)
+    play = run_play([{"pulpops.replication.replicate": args, "check_mode": True},
+                     {"pulpops.replication.replicate": args}], diff=diff)
+    assert len(play.results) == 2, play
+    return play.results[0], play.results[1]
+
+
+def assert_plan_matches(planned, real):
+    assert not real.get("failed"), real.get("msg")
+    for key in CHANGES:
+        assert planned["plan"][key] == real["changes"][key], (key, planned["plan"][key], real["changes"][key])
+    assert planned["changed"] == real["changed"]
+
+
+def upstream_dist(upstream, name):
+    return upstream.find("distributions/file/file/", name=name)
+
+
+def patch_upstream(upstream, name, body):
+    upstream.task_result(upstream.patch(upstream_dist(upstream, name)["pulp_href"], body))
+
+
+def hand_made_distribution(downstream, name, base_path):
+    downstream.task_result(downstream.post("distributions/file/file/", {"name": name, "base_path": base_path}))
+
+
+def test_plan_equals_outcome_through_first_run_rerun_and_upstream_changes(lab, domains, upstream, downstream):
+    lab.seed(domains, 4, "d-")
+    make_upstream_pulp(lab, downstream, domains)
+
+    planned, real = plan_then_run(lab, domains, diff=True)
+    assert planned["plan"]["create"]["distributions"] == ["d-0001", "d-0002", "d-0003", "d-0004"]
+    assert_plan_matches(planned, real)
+    assert real["task_group"] and real["durations"]["tasks"]
+    assert sorted(real["diff"]["after"]) == ["d-0001", "d-0002", "d-0003", "d-0004"]
+    assert planned["diff"]["before"] == {}
+
+    planned, real = plan_then_run(lab, domains)
+    assert planned["changed"] is False and real["changed"] is False
+    assert real["unchanged"] == ["d-0001", "d-0002", "d-0003", "d-0004"]
+
+    # upstream: add d-0005, remove d-0002, rename d-0003 (same base_path), repoint d-0004 (new content)
+    lab.seed(domains, 1, "d-", start=5)
+    upstream.task_result(upstream.delete(upstream_dist(upstream, "d-0002")["pulp_href"]))
+    patch_upstream(upstream, "d-0003", {"name": "d-0003-renamed"})
+    lab.seed(domains, 1, "d-", start=4)
+
+    planned, real = plan_then_run(lab, domains)
+    plan = planned["plan"]
+    assert plan["create"]["distributions"] == ["d-0005"]
+    assert plan["delete"] == {"distributions": ["d-0002"], "repositories": ["d-0002", "d-0003"],
+                              "remotes": ["d-0002", "d-0003"]}
+    assert plan["rename"] == {"distributions": [{"from": "d-0003", "to": "d-0003-renamed"}]}
+    assert plan["update"]["distributions"]["d-0004"] == ["serves"]
+    assert_plan_matches(planned, real)
+
+
+@pytest.mark.parametrize("policy", ["all", "labeled", "nodelete"])
+def test_each_policy_deletes_what_the_plan_says(lab, domains, upstream, downstream, policy):
+    lab.seed(domains, 2, "p-")
+    hand_made_distribution(downstream, "mine", "mine")
+    make_upstream_pulp(lab, downstream, domains, policy=policy)
+
+    planned, real = plan_then_run(lab, domains)
+    assert_plan_matches(planned, real)
+    if policy == "all":
+        assert planned["plan"]["delete"] == {"distributions": ["mine"]}
+        assert [c["effect"] for c in planned["plan"]["conflicts"]] == ["deleted"]
+    else:
+        assert planned["plan"]["delete"] == {}
+
+    upstream.task_result(upstream.delete(upstream_dist(upstream, "p-0001")["pulp_href"]))
+    planned, real = plan_then_run(lab, domains)
+    assert_plan_matches(planned, real)
+    expected = {} if policy == "nodelete" else {k: ["p-0001"] for k in ("distributions", "repositories", "remotes")}
+    assert planned["plan"]["delete"] == expected
+
+
+def test_per_request_q_select_replicates_a_subset_and_deletes_nothing(lab, domains, upstream, downstream):
+    lab.seed(domains, 2, "q-")
+    make_upstream_pulp(lab, downstream, domains, policy="all")
+    run_play([{"pulpops.replication.replicate": options(lab, domains)}])
+    lab.seed(domains, 2, "q-", start=3)
+    upstream.task_result(upstream.delete(upstream_dist(upstream, "q-0001")["pulp_href"]))
+
+    planned, real = plan_then_run(lab, domains, q_select='name="q-0003"')
+    assert planned["plan"]["create"]["distributions"] == ["q-0003"]
+    assert planned["plan"]["delete"] == {} and planned["plan"]["remove_missing"] is False
+    assert_plan_matches(planned, real)
+
+
+def test_conflicts_show_before_anything_runs_and_a_failing_run_names_each_failed_subtask(lab, domains, downstream):
+    lab.seed(domains, 2, "c-")
+    hand_made_distribution(downstream, "hand-made", "c-0002")
+    make_upstream_pulp(lab, downstream, domains, policy="labeled")
+
+    planned, real = plan_then_run(lab, domains)
+    conflict = planned["plan"]["conflicts"][0]
+    assert (conflict["name"], conflict["base_path"], conflict["wanted_by"]) == ("hand-made", "c-0002", "c-0002")
+    assert conflict["effect"].startswith("fails") and planned["plan"]["fails"] is True
+
+    assert real["failed"] is True
+    assert "PLP0018" in real["msg"] and real["task_group"] in real["msg"]
+    assert [(t["name"], t["kind"]) for t in real["failed_tasks"]] == [("c-0002", "repository")]
+    assert "base_path" in real["failed_tasks"][0]["error"]
+    assert "hand-made" not in [d for d in real["diff"]["after"] if real["diff"]["after"][d]["serves"] is None]
+    for key in CHANGES:  # what a failing run still changes is planned too (nothing is switched)
+        assert planned["plan"][key] == real["changes"][key], key
+
+
+def test_on_foreign_fail_refuses_before_any_write(lab, domains, downstream):
+    lab.seed(domains, 1, "f-")
+    hand_made_distribution(downstream, "hand-made", "f-0001")
+    make_upstream_pulp(lab, downstream, domains, policy="labeled")
+    play = run_play([{"pulpops.replication.replicate": options(lab, domains, on_foreign="fail")}])
+    result = play.results[0]
+    assert result["failed"] is True
+    assert "distribution 'hand-made'" in result["msg"] and "on_foreign=adopt" in result["msg"]
+    assert downstream.list_all("repositories/") == []
+
+
+def test_base_path_swap_is_a_cycle_in_the_plan_and_reconcile_replicates_it(lab, domains, upstream, downstream):
+    lab.seed(domains, 2, "s-")
+    make_upstream_pulp(lab, downstream, domains, policy="labeled")
+    run_play([{"pulpops.replication.replicate": options(lab, domains)}])
+    patch_upstream(upstream, "s-0001", {"base_path": "swap-tmp"})
+    patch_upstream(upstream, "s-0002", {"base_path": "s-0001"})
+    patch_upstream(upstream, "s-0001", {"base_path": "s-0002"})
+
+    play = run_play([{"pulpops.replication.replicate": options(lab, domains), "check_mode": True}])
+    bare = play.results[0]["plan"]
+    assert [sorted(item["name"] for item in cycle) for cycle in bare["cycles"]] == [["s-0001", "s-0002"]]
+    assert bare["fails"] is True
+
+    planned, real = plan_then_run(lab, domains, reconcile=True)
+    assert len(planned["plan"]["reconcile"]) == 4
+    assert_plan_matches(planned, real)
+    served = {d["base_path"]: d["name"] for d in downstream.list_all("distributions/file/file/")}
+    assert served == {"s-0001": "s-0002", "s-0002": "s-0001"}
+
+
+def test_upstream_rename_with_reconcile_keeps_repository_and_remote(lab, domains, upstream, downstream):
+    lab.seed(domains, 1, "r-")
+    make_upstream_pulp(lab, downstream, domains, policy="labeled")
+    run_play([{"pulpops.replication.replicate": options(lab, domains)}])
+    repo_before = downstream.find("repositories/", name="r-0001")["pulp_href"]
+    patch_upstream(upstream, "r-0001", {"name": "r-new"})
+
+    planned, real = plan_then_run(lab, domains, reconcile=True)
+    assert planned["plan"]["rename"] == {k: [{"from": "r-0001", "to": "r-new"}]
+                                         for k in ("distributions", "repositories", "remotes")}
+    assert_plan_matches(planned, real)
+    assert downstream.find("repositories/", name="r-new")["pulp_href"] == repo_before
