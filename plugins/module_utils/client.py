@@ -35,6 +35,7 @@ RETRY_STATUSES = (502, 503, 504)
 TASK_FINAL_STATES = ("completed", "failed", "canceled", "skipped")
 TASK_ERROR_STATES = ("failed", "canceled")
 TASK_ACTIVE_STATES = ("waiting", "running", "canceling")
+MAX_HREF_FILTER_CHARS = 2000
 
 
 class PulpError(Exception):
@@ -430,8 +431,7 @@ class PulpClient(object):
         done = {}
         attempt = 0
         while pending:
-            for start in range(0, len(pending), batch):
-                chunk = pending[start:start + batch]
+            for chunk in _href_chunks(pending, batch):
                 query = {"pulp_href__in": ",".join(chunk), "limit": len(chunk)}
                 for task in self.get("tasks/", params=query).get("results", []):
                     if task.get("state") in TASK_FINAL_STATES:
@@ -482,6 +482,21 @@ class PulpClient(object):
                 )
             self._poll(deadline, poll_interval, attempt)
             attempt += 1
+
+
+def _href_chunks(hrefs, batch):
+    """Split hrefs for ``pulp_href__in`` filters: at most ``batch`` each and short enough for the
+    server's request line (gunicorn refuses lines over 4094 bytes; hrefs grow by a third when
+    URL-encoded)."""
+    chunk, size = [], 0
+    for href in hrefs:
+        if chunk and (len(chunk) >= batch or size + len(href) + 1 > MAX_HREF_FILTER_CHARS):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(href)
+        size += len(href) + 1
+    if chunk:
+        yield chunk
 
 
 def task_error_text(task):

@@ -59,7 +59,8 @@ class FakePulp:
     def __call__(self, session, method, url, **kwargs):
         path = urlsplit(url).path
         self.calls.append({"method": method, "path": path, "headers": dict(kwargs.get("headers") or {}),
-                           "auth": kwargs.get("auth"), "data": kwargs.get("data")})
+                           "auth": kwargs.get("auth"), "data": kwargs.get("data"),
+                           "params": kwargs.get("params")})
         for script_method, suffix, answers in self.scripts:
             if script_method == method and path.endswith(suffix):
                 answer = answers.pop(0) if len(answers) > 1 else answers[0]
@@ -299,3 +300,17 @@ def test_a_validation_error_lists_the_fields(fake):
         pulp.post("distributions/file/file/", {"name": "d", "base_path": "d"})
     assert caught.value.fields == {"base_path": ["Overlaps with existing distribution."]}
     assert caught.value.message.endswith("was refused (400): base_path: Overlaps with existing distribution.")
+
+
+# -------------------------------------------------------------- task waits
+def test_waiting_for_many_tasks_keeps_each_filter_short_enough_for_the_server(fake):
+    hrefs = ["/pulp/bench-1795656326/api/v3/tasks/019abcde-1234-7abc-9def-%012d/" % i for i in range(250)]
+    fake.script("GET", "/tasks/", (200, {"results": [{"pulp_href": href, "state": "completed"} for href in hrefs]}))
+    pulp = make_client(domain="bench-1795656326")
+    done = pulp.wait_tasks(hrefs, batch=100)
+    assert set(done) == set(hrefs)
+    polls = fake.calls_to("GET", "/tasks/")
+    assert len(polls) > 2, "250 long hrefs need more than the 3 polls a batch of 100 would make"
+    for call in polls:
+        request = requests.Request("GET", BASE + call["path"], params=call["params"]).prepare()
+        assert len("GET %s HTTP/1.1" % request.path_url) < 4094
