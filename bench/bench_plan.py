@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Benchmark: the replication plan on 1,000 upstream distributions, and the module's overhead.
+
+Prints figures, asserts nothing:
+- for the plan at 100 and at COUNT upstream distributions: seconds and HTTP requests
+  (upstream + downstream); requests grow with pages (1000 per page), not with distributions;
+- the module's overhead over a bare POST replicate + task-group wait on the same data,
+  both measured in this run, as a ratio (module / bare).
+
+Seeding uses the lab's seeder (tests/lab/pulplab seed) and is reused when the domain already
+holds the distributions. With PULPLAB_WORKERS=1 seeding 1,000 takes a while: see --count.
+
+  .venv/bin/python bench/bench_plan.py [--count 1000] [--domain bench-plan] [--overhead-count 50]
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, REPO)
+
+from tests.conftest import COLLECTIONS  # noqa: E402,F401 - makes ansible_collections importable
+from tests.integration.conftest import PULPLAB, Lab  # noqa: E402
+
+from ansible_collections.pulpops.replication.plugins.module_utils import replication  # noqa: E402
+
+
+def lab_env():
+    out = subprocess.run([sys.executable, PULPLAB, "env"], check=True, stdout=subprocess.PIPE, text=True).stdout
+    return Lab(dict(line.replace("export ", "", 1).split("=", 1) for line in out.splitlines() if "=" in line))
+
+
+def ensure_domain(lab, side, name):
+    root = lab.client(side)
+    if not root.find("domains/", name=name):
+        lab.create_domain(side, name)
+
+
+def ensure_seeded(lab, domain, count, prefix):
+    """Seed the upstream domain up to ``count`` distributions named PREFIX0001...; reuse what exists."""
+    up = lab.client("upstream", domain)
+    have = up.get("distributions/file/file/", params={"limit": 1, "name__startswith": prefix})["count"]
+    if have < count:
+        started = time.time()
+        lab.seed(domain, count - have, prefix, start=have + 1)
+        print("seeded %d upstream distributions in %.1f s" % (count - have, time.time() - started))
+
+
+def ensure_upstream_pulp(lab, domain, name):
+    down = lab.client("downstream", domain)
+    existing = down.find("upstream-pulps/", name=name)
+    if existing:
+        return existing
+    return down.post("upstream-pulps/", {"name": name, "base_url": lab.upstream_url, "api_root": "/pulp/",
+                                         "domain": domain, "username": lab.username, "password": lab.password,
+                                         "policy": "labeled"})
+
+
+def params(lab, domain, name, q_select=None):
+    return {"upstream": name, "upstream_username": lab.username, "upstream_password": lab.password,
+            "upstream_validate_certs": True, "q_select": q_select, "mode": "replicate", "reconcile": False,
+            "on_foreign": "ignore", "wait": True, "timeout": 7200, "poll_interval": 2, "request_timeout": 120}
+
+
+def measure_plan(lab, domain, name, q_select, label):
+    down = lab.client("downstream", domain)
+    up = lab.client("upstream", domain)
+    down.status(), up.status(), down.login(), up.login()  # connection setup is not the plan's cost
+    down_before, up_before = down.request_count, up.request_count
+    started = time.time()
+    rep = replication.Replication(down, params(lab, domain, name, q_select), upstream=up)
+    plan = rep.plan()
+    seconds = time.time() - started
+    print("plan %-5s upstream distributions=%-5d seconds=%.2f requests=%d (upstream %d, downstream %d)"
+          % (label, len(rep.upstream_snap["distributions"]), seconds,
+             down.request_count - down_before + up.request_count - up_before,
+             up.request_count - up_before, down.request_count - down_before))
+    return plan
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--count", type=int, default=1000, help="upstream distributions to plan for (default 1000)")
+    parser.add_argument("--domain", default="bench-plan", help="domain on both servers (reused when seeded)")
+    parser.add_argument("--prefix", default="b-")
+    parser.add_argument("--overhead-count", type=int, default=50,
+                        help="distributions replicated for the overhead ratio (0 skips it); a no-change"
+                             " replication costs the server about 0.5 s per distribution")
+    args = parser.parse_args()
+    lab = lab_env()
+    for side in ("upstream", "downstream"):
+        ensure_domain(lab, side, args.domain)
+    ensure_seeded(lab, args.domain, args.count, args.prefix)
+    name = "bench-" + args.domain
+    ensure_upstream_pulp(lab, args.domain, name)
+
+    small = 'name__startswith="%s00"' % args.prefix  # PREFIX0001..PREFIX0099
+    measure_plan(lab, args.domain, name, small, "~100")
+    measure_plan(lab, args.domain, name, None, str(args.count))
+
+    if args.overhead_count:
+        odomain = "%s-o%d" % (args.domain, args.overhead_count)
+        for side in ("upstream", "downstream"):
+            ensure_domain(lab, side, odomain)
+        ensure_seeded(lab, odomain, args.overhead_count, args.prefix)
+        oname = "bench-" + odomain
+        upstream_pulp = ensure_upstream_pulp(lab, odomain, oname)
+        down = lab.client("downstream", odomain)
+        started = time.time()
+        replication.run(down, params(lab, odomain, oname))  # bring the downstream up to date first
+        print("setup replication of %d distributions: %.1f s" % (args.overhead_count, time.time() - started))
+
+        started = time.time()
+        group = down.post(upstream_pulp["pulp_href"] + "replicate/", {})["task_group"]
+        down.wait_task_group(group, timeout=7200, poll_interval=2, finished=replication.group_finished)
+        bare = time.time() - started
+
+        down = lab.client("downstream", odomain)
+        started = time.time()
+        result = replication.run(down, params(lab, odomain, oname))
+        module = time.time() - started
+        print("no-change replication of %d distributions: bare POST+wait %.2f s, module %.2f s "
+              "(plan %d requests), overhead ratio %.3f; module changed=%s"
+              % (args.overhead_count, bare, module, down.request_count, module / bare if bare else float("nan"),
+                 result["changed"]))
+
+
+if __name__ == "__main__":
+    main()
