@@ -82,7 +82,11 @@ class FakePulp:
 @pytest.fixture
 def fake(monkeypatch):
     server = FakePulp()
-    monkeypatch.setattr(requests.Session, "request", lambda session, method, url, **kw: server(session, method, url, **kw))
+
+    def request(session, method, url, **kwargs):
+        return server(session, method, url, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "request", request)
     monkeypatch.setattr(pulp_client.time, "sleep", lambda seconds: None)
     return server
 
@@ -159,8 +163,8 @@ def test_urls_with_domains_disabled_ignore_the_domain_and_honour_the_api_root(fa
 
 def test_status_is_read_once_per_client(fake):
     pulp = PulpClient(BASE)
-    for _ in range(3):
-        pulp.url("tasks/")
+    for path in ("tasks/", "remotes/", "domains/"):
+        pulp.url(path)
     assert pulp.core_version == (3, 123, 1)
     assert len(fake.calls_to("GET", "/status/")) == 1
 
