@@ -25,6 +25,7 @@ __metaclass__ = type
 from ansible_collections.pulpops.replication.plugins.module_utils.client import (
     PulpError,
     PulpNotFound,
+    PulpValidationError,
 )
 
 SECRET_MARK_SET = "is set"
@@ -75,11 +76,12 @@ class Entity(object):
     ``name`` included); required_on_create: API names that a create cannot do without;
     create_defaults: values sent on create when the user gave none; unique: API field ->
     list endpoint over which the value must be unique in the domain (e.g. base_path over
-    every distribution type).
+    every distribution type); name_taken_hint: added to the error when a create is refused
+    because the name is taken where ``ensure()`` cannot see it.
     """
 
     def __init__(self, kind, endpoint, fields, required_on_create=(), create_defaults=None, unique=None,
-                 identity="name"):
+                 identity="name", name_taken_hint=None):
         self.kind = kind
         self.endpoint = endpoint
         self.fields = list(fields)
@@ -87,6 +89,7 @@ class Entity(object):
         self.create_defaults = dict(create_defaults or {})
         self.unique = dict(unique or {})
         self.identity = identity
+        self.name_taken_hint = name_taken_hint
 
     def field(self, name):
         for field in self.fields:
@@ -244,7 +247,13 @@ def ensure(ctx, entity, name, wanted, state="present", match="name", update_secr
         predicted = _predict(entity, {}, body)
         after = predicted
         if not check_mode:
-            after = _created(client, client.post(entity.endpoint, body))
+            try:
+                after = _created(client, client.post(entity.endpoint, body))
+            except PulpValidationError as exc:
+                if entity.identity in exc.fields and entity.name_taken_hint:
+                    raise PulpError("%s cannot be created in domain '%s': %s (%s)"
+                                    % (label, client.domain, exc.message, entity.name_taken_hint))
+                raise
         return _result(entity, True, None, after, _managed(entity, wanted), {})
 
     changes = _differences(entity, existing, resolved, update_secrets)
@@ -258,7 +267,9 @@ def ensure(ctx, entity, name, wanted, state="present", match="name", update_secr
             after = answer
         else:  # a task: read the object as it is now
             after = client.get(existing["pulp_href"])
-    rewritten = [f.name for f in entity.fields if f.write_only and f.name in body and body[f.name] is not None]
+    # A value replaced by another one that cannot be shown: mark it, or the diff would show no change.
+    rewritten = [f.name for f in entity.fields
+                 if f.write_only and body.get(f.name) is not None and is_set(existing, f.name)]
     return _result(entity, True, existing, after, _managed(entity, wanted), {"rewritten": rewritten})
 
 
@@ -406,6 +417,8 @@ UPSTREAM_PULP = Entity(
     ],
     required_on_create=("base_url", "api_root"),
     create_defaults={"api_root": "/pulp/"},
+    # pulpcore validates UpstreamPulp names against every domain, though the table allows one per domain.
+    name_taken_hint="UpstreamPulp names are unique across all domains of the server; pick another name",
 )
 
 # type -> (distribution path, repository path, publication path), where plugin and type
