@@ -122,3 +122,121 @@ def make_upstream_pulp(lab, downstream, domain, name=None, policy="labeled", **e
             "username": lab.username, "password": lab.password, "policy": policy}
     body.update(extra)
     return downstream.post("upstream-pulps/", body)
+
+
+def role_vars(lab, domain, upstream_name, policy="labeled", **extra):
+    """Variables for the replica role: the lab's downstream domain fed by the upstream domain of the same name."""
+    variables = {
+        "replica_pulp_url": lab.downstream_url,
+        "replica_username": lab.username,
+        "replica_password": lab.password,
+        "replica_domain": domain,
+        "replica_upstream": {"name": upstream_name, "base_url": lab.upstream_url, "domain": domain,
+                             "username": lab.username, "password": lab.password, "policy": policy},
+        "replica_lock_timeout": 600,
+    }
+    for key, value in extra.items():
+        if key.startswith("upstream_"):
+            variables["replica_upstream"][key[len("upstream_"):]] = value
+        else:
+            variables[key] = value
+    return variables
+
+
+def run_role(variables, check=False, diff=False, verbosity=0, timeout=1800):
+    """Run the replica role once; return {'failed', 'msg', 'replica_result', 'rc', 'output'}."""
+    workdir = tempfile.mkdtemp(prefix="role-")
+    out_file = os.path.join(workdir, "result.json")
+    play = [{
+        "hosts": "localhost",
+        "gather_facts": False,
+        "tasks": [{
+            "block": [{"name": "Run the replica role", "ansible.builtin.include_role": {"name": "pulpops.replication.replica"}}],
+            "rescue": [{"name": "Keep the failure", "ansible.builtin.set_fact": {
+                "role_failed": True, "role_msg": "{{ ansible_failed_result.msg | default('') }}",
+                "role_task": "{{ ansible_failed_task.name | default('') }}"}}],
+            "always": [{"name": "Write the outcome", "check_mode": False, "diff": False, "changed_when": False,
+                        "ansible.builtin.copy": {
+                "dest": out_file, "mode": "0600",
+                "content": "{{ {'failed': role_failed | default(false), 'msg': role_msg | default(''), "
+                           "'task': role_task | default(''), 'replica_result': replica_result | default({})} | to_json }}"}}],
+        }],
+    }]
+    playbook = os.path.join(workdir, "play.yml")
+    with open(playbook, "w") as handle:
+        yaml.safe_dump(play, handle, sort_keys=False)
+    vars_file = os.path.join(workdir, "vars.json")
+    with open(vars_file, "w") as handle:
+        json.dump(variables, handle)
+    cmd = [ANSIBLE_PLAYBOOK, "-i", "localhost,", "-c", "local", playbook, "-e", "@" + vars_file,
+           "-e", "ansible_python_interpreter=%s" % sys.executable]
+    if check:
+        cmd.append("--check")
+    if diff:
+        cmd.append("--diff")
+    if verbosity:
+        cmd.append("-" + "v" * verbosity)
+    run_env = dict(os.environ)
+    run_env.update({"ANSIBLE_COLLECTIONS_PATH": COLLECTIONS, "ANSIBLE_NOCOLOR": "1",
+                    "ANSIBLE_LOCAL_TEMP": os.path.join(workdir, "tmp"), "ANSIBLE_RETRY_FILES_ENABLED": "0"})
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=run_env,
+                          timeout=timeout, cwd=workdir)
+    outcome = {"failed": True, "msg": "no outcome written", "replica_result": {}}
+    if os.path.exists(out_file):
+        with open(out_file) as handle:
+            outcome = json.load(handle)
+    outcome["rc"] = proc.returncode
+    outcome["output"] = proc.stdout
+    return outcome
+
+
+def changed_tasks(output):
+    """Count of tasks that reported changed in an ansible-playbook recap."""
+    for line in output.splitlines():
+        if line.startswith("localhost") and "changed=" in line:
+            return int(line.split("changed=")[1].split()[0])
+    return None
+
+
+class ServingWatch:
+    """Fetch URLs in a loop on a thread; record every answer that is not 200.
+
+    Used as ``with ServingWatch(urls) as watch: ...`` around a replication; afterwards
+    ``watch.errors`` lists (url, status) and ``watch.fetches`` counts the requests made.
+    """
+
+    def __init__(self, urls, pause=0.05):
+        import threading
+
+        self.urls = list(urls)
+        self.pause = pause
+        self.errors = []
+        self.fetches = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self):
+        import time
+
+        import requests
+
+        session = requests.Session()
+        while not self._stop.is_set():
+            for url in self.urls:
+                try:
+                    status = session.get(url, timeout=10).status_code
+                except requests.RequestException as exc:
+                    status = "error: %s" % exc
+                self.fetches += 1
+                if status != 200:
+                    self.errors.append((url, status))
+            time.sleep(self.pause)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(timeout=30)
+        return False
