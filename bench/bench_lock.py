@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Figures for the domain lock against the running lab's downstream (issue 6).
 
     .venv/bin/python bench/bench_lock.py [--rounds 30] [--processes 4] [--turns 3]
@@ -36,7 +35,7 @@ def lab_env():
                          check=True, stdout=subprocess.PIPE, text=True).stdout
     env = {}
     for line in out.splitlines():
-        key, _, value = line.replace("export ", "", 1).partition("=")
+        key, _sep, value = line.replace("export ", "", 1).partition("=")
         env[key] = value
     return env
 
@@ -52,7 +51,7 @@ def uncontended(env, name, domain, rounds):
     lock = new_lock(env, name, "bench-solo", domain)
     timings = []
     before = lock.client.request_count
-    for _ in range(rounds):
+    for _round in range(rounds):
         started = time.perf_counter()
         lock.acquire(timeout=0)
         lock.release()
@@ -63,7 +62,7 @@ def uncontended(env, name, domain, rounds):
 def contender(args):
     env, name, domain, ident, turns, hold, poll, queue = args
     lock = new_lock(env, name, "bench-%d" % ident, domain)
-    for _ in range(turns):
+    for _turn in range(turns):
         lock.acquire(timeout=600, poll_interval=poll)
         got = time.time()
         time.sleep(hold)
@@ -80,7 +79,7 @@ def handovers(env, name, domain, processes, turns, hold, poll):
     with multiprocessing.Pool(processes) as pool:
         pool.map(contender, jobs)
     wall = time.time() - started
-    spans = sorted(queue.get() for _ in range(processes * turns))
+    spans = sorted(queue.get() for _span in range(processes * turns))
     gaps = [later[0] - earlier[1] for earlier, later in zip(spans, spans[1:])]
     overlaps = sum(1 for gap in gaps if gap < 0)
     return gaps, overlaps, wall

@@ -18,12 +18,12 @@ description:
     replicates into that domain takes turns, whether the runs are separate ansible-playbook
     processes, hosts of one play, or AWX jobs on different execution nodes.
   - The lock lives on the server, in the domain, as a content guard named O(lock_name) whose
-    description records the owner and the lease. Acquiring is the create of that guard: the
+    description records the owner and the lease. Acquiring is the create of that guard; the
     server keeps names unique, so exactly one of any number of simultaneous attempts wins.
   - The guard is not attached to any distribution, so it changes nothing users see, and
     replication (even with C(policy=all)) never deletes content guards.
   - A lease ends O(ttl) seconds after it was taken or last renewed, on the server's clock.
-    A lease that has ended is taken over safely: the stale guard is deleted by its own href and
+    A lease that has ended is taken over safely; the stale guard is deleted by its own href and
     only the waiter whose create succeeds gets the lock.
 extends_documentation_fragment:
   - pulpops.replication.connection
@@ -166,7 +166,7 @@ holder:
       description: When the lease ends (server time, UTC).
       type: str
     href:
-      description: The lock object's href: its identity.
+      description: The lock object's href, its identity.
       type: str
 lock_href:
   description: The href of the lock object this task took, renewed or released, or null.

@@ -9,12 +9,13 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import textwrap
 import threading
-import time
 
+import pytest
 import yaml
+
+from ansible_collections.pulpops.replication.plugins.module_utils.lock import DomainLock, Holder, LockError
 
 from tests.conftest import COLLECTIONS
 from tests.integration.harness import ANSIBLE_PLAYBOOK, run_play, unique
@@ -62,7 +63,7 @@ def intervals(log):
 
 def assert_one_holder_at_a_time(spans):
     ordered = sorted(spans.items(), key=lambda item: item[1][0])
-    for (first, (_, first_end)), (second, (second_start, _)) in zip(ordered, ordered[1:]):
+    for (first, (_first_start, first_end)), (second, (second_start, _second_end)) in zip(ordered, ordered[1:]):
         assert first_end is not None, "%s never ended" % first
         assert second_start >= first_end, "%s started before %s ended" % (second, first)
 
@@ -81,8 +82,8 @@ def guards_named(client, name=LOCK):
     return client.get(GUARDS, params={"name": name})["results"]
 
 
-def test_eight_processes_take_turns_and_each_gets_its_turn(lab, domains):
-    log = tempfile.mktemp(suffix=".log")
+def test_eight_processes_take_turns_and_each_gets_its_turn(lab, domains, tmp_path):
+    log = str(tmp_path / "turns.log")
     play = {}
 
     def playbook_contender():
@@ -104,25 +105,25 @@ def test_eight_processes_take_turns_and_each_gets_its_turn(lab, domains):
     assert guards_named(lab.client("downstream", domain=domains)) == []
 
 
-def test_a_killed_holder_is_taken_over_when_its_lease_ends_and_not_before(lab, domains, downstream):
-    log = tempfile.mktemp(suffix=".log")
-    holder = spawn_contender(lab, domains, "killed", log, ttl=5, hold="forever")
+def test_a_killed_holder_is_taken_over_when_its_lease_ends_and_not_before(lab, domains, downstream, tmp_path):
+    log = str(tmp_path / "turns.log")
+    holder = spawn_contender(lab, domains, "killed", log, ttl=10, hold="forever")
     assert holder.stdout.readline().strip() == "acquired"
     (stale,) = guards_named(downstream)
+    stale_end = Holder(stale).expires_at
     os.kill(holder.pid, signal.SIGKILL)
     holder.wait()
 
-    conn = lab.connection(domains)
-    result = run_play([
-        {"pulpops.replication.domain_lock": dict(conn, owner="next", timeout=0)},
-        {"pulpops.replication.domain_lock": dict(conn, owner="next", timeout=60, poll_interval=1)},
-    ])
+    # Right after the kill the dead holder's lease still runs: nobody may take it.
+    early = DomainLock(lab.client("downstream", domain=domains), owner="early")
+    with pytest.raises(LockError) as refused:
+        early.acquire(timeout=0)
+    assert "held by contender-killed since" in refused.value.message
+    assert guards_named(downstream) == [stale]
 
-    assert result[0]["failed"] is True
-    assert "held by contender-killed since" in result[0]["msg"]
-    assert result[0]["holder"]["owner"] == "contender-killed"
-    stale_end = result[0]["holder"]["expires_at"]
-    taken = result[1]
+    taken = run_play([
+        {"pulpops.replication.domain_lock": dict(lab.connection(domains), owner="next", timeout=120, poll_interval=1)},
+    ])[0]
     assert taken["acquired"] is True and taken["changed"] is True
     assert taken["lock_href"] != stale["pulp_href"]
     # Server timestamps on both sides: the new lease began at or after the old one ended.
@@ -178,7 +179,7 @@ def run_inventory_play(play, tmpdir):
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1",
                ANSIBLE_LOCAL_TEMP=os.path.join(tmpdir, "tmp"), ANSIBLE_FORKS="5")
     return subprocess.run([ANSIBLE_PLAYBOOK, "-i", inventory, playbook], env=env, cwd=tmpdir,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600, check=False)
 
 
 def two_host_play(lab, domain, log, owner, timeout=120, **play_options):
@@ -248,7 +249,7 @@ def test_replication_with_policy_all_leaves_the_lock_untouched(lab, domains, dow
         failed = [t for t in tasks if t["state"] == "failed"]
         return not active and (any(t["name"].endswith("finalize_replication") for t in tasks) or bool(failed))
 
-    _, tasks = downstream.wait_task_group(group_href, timeout=300, poll_interval=1, finished=finished)
+    _group, tasks = downstream.wait_task_group(group_href, timeout=300, poll_interval=1, finished=finished)
     assert all(t["state"] == "completed" for t in tasks), [(t["name"], t["state"]) for t in tasks]
     assert sorted(d["name"] for d in downstream.list_all("distributions/file/file/")) == ["locked-0001", "locked-0002"]
     assert guards_named(downstream) == [before]

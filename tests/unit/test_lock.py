@@ -106,7 +106,8 @@ def test_a_free_lock_is_taken_by_one_create_and_records_owner_and_lease():
     server = FakeServer()
     result = make_lock(server, "alice").acquire(timeout=0)
     assert result["acquired"] is True and result["changed"] is True
-    (guard,) = server.guards.values()
+    assert len(server.guards) == 1
+    guard = list(server.guards.values())[0]
     record = json.loads(guard["description"])
     assert record["owner"] == "alice"
     assert record["ttl"] == 60
