@@ -385,7 +385,6 @@ def _result(entity, changed, before, after, managed, extra):
     }
 
 
-
 # ------------------------------------------------------------------ the entities we manage
 # pulpcore versions that introduced UpstreamPulp fields (CHANGES.md).
 Q_SELECT_VERSION = (3, 62, 0)

@@ -16,7 +16,7 @@ author: pulpops.replication contributors (@pulpops)
 description:
   - Creates, updates or deletes the UpstreamPulp object that a downstream Pulp replicates from.
   - Only the options you give are compared; nothing is written when nothing differs. This
-    matters: every PATCH of an UpstreamPulp makes its next replication resync everything.
+    matters, because every PATCH of an UpstreamPulp makes its next replication resync everything.
   - Supports check mode (the same code runs with every write skipped) and diff mode.
     Secrets appear in results and diffs only as C(is set) / C(is not set).
 extends_documentation_fragment:
