@@ -290,7 +290,8 @@ def compute_plan(upstream, downstream, server, request_q_select=None, reconcile=
     steps = reconcile_steps(upstream, downstream, server, key, types, cycles) if reconcile else []
     adopt = adopt_steps(conflicts, key, pk) if on_foreign == "adopt" else []
     prepared = apply_steps(downstream, steps + adopt, key)
-    predicted, outcome = simulate(upstream, prepared, server, label, request_q_select, types)
+    moved = renamed_or_moved(upstream, downstream)
+    predicted, outcome = simulate(upstream, prepared, server, label, request_q_select, types, moved)
     diff = diff_snapshots(downstream, predicted)
     plan = changes_only(diff)
     plan["unchanged"] = diff["unchanged"]
@@ -530,7 +531,23 @@ def _requires_syncing(u, server):
     return True
 
 
-def simulate(upstream, downstream, server, label, request_q_select=None, types=()):
+def renamed_or_moved(upstream, downstream):
+    """Upstream distributions renamed (same base_path) or moved (same name) since the downstream copy.
+
+    Their no_content_change_since was bumped by that PATCH, not by new content.
+    """
+    by_name = dict((d["name"], d) for d in downstream["distributions"])
+    by_path = dict((d["base_path"], d) for d in downstream["distributions"])
+    result = set()
+    for u in upstream["distributions"]:
+        same_name = by_name.get(u["name"])
+        if (same_name is not None and same_name["base_path"] != u["base_path"]) or \
+                (same_name is None and u["base_path"] in by_path):
+            result.add(u["name"])
+    return result
+
+
+def simulate(upstream, downstream, server, label, request_q_select=None, types=(), moved=()):
     """Run the server's algorithm on a copy of ``downstream``; return (predicted_after, outcome)."""
     policy, pk = server["policy"], server["pk"] or "<new UpstreamPulp>"
     key = list(label)[0]
@@ -577,7 +594,7 @@ def simulate(upstream, downstream, server, label, request_q_select=None, types=(
             if _requires_syncing(u, server) and not new_content:
                 since = parse_time(u.get("no_content_change_since"))
                 last = parse_time(server.get("last_replication"))
-                if url_changes or (since and (last is None or since > last)):
+                if url_changes or (since and (last is None or since > last) and u["name"] not in moved):
                     new_content = True
                 else:
                     outcome["resync"].append(u["name"])

@@ -20,9 +20,7 @@ from ansible_collections.pulpops.replication.plugins.module_utils.client import 
     PulpTimeout,
     TASK_ACTIVE_STATES,
     TASK_ERROR_STATES,
-    parse_version,
     task_error_text,
-    version_text,
 )
 from ansible_collections.pulpops.replication.plugins.module_utils import plan as planmod
 
@@ -257,7 +255,6 @@ def run(client, params, check_mode=False, upstream=None):
         raise PulpError(conflict_message(plan["conflicts"]))
     steps = plan["reconcile"] + plan.get("adopt", [])
     if mode == "reconcile":
-        steps = plan["reconcile"] + plan.get("adopt", [])
         if check_mode:
             result["changed"] = bool(steps)
             result["diff"] = {"before": planmod.distributions_view(before),
@@ -327,6 +324,3 @@ def public_plan(plan):
     """The plan as returned to the user (without the predicted snapshot)."""
     return dict((k, v) for k, v in plan.items() if k != "predicted_after")
 
-
-__all__ = ["Replication", "ReplicationFailed", "run", "read_downstream", "read_upstream", "group_finished",
-           "parse_version", "version_text"]

@@ -269,3 +269,8 @@ def test_diff_of_two_snapshots_matches_by_href():
 def test_distributions_view_is_the_diff_shape():
     view = P.distributions_view(Down().replicated("a").snapshot())
     assert list(view) == ["a"] and view["a"]["base_path"] == "a" and view["a"]["serves"].startswith("version:")
+
+
+def test_a_rename_bumps_the_upstream_timestamp_without_new_content():
+    result = plan([up_dist("new", base_path="a", since=T2)], Down().replicated("a"), reconcile=True)
+    assert result["update"] == {} and result["rename"]["distributions"] == [{"from": "a", "to": "new"}]
