@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Benchmark: the replication plan on 1,000 upstream distributions, and the module's overhead.
 
 Prints figures, asserts nothing:
@@ -23,7 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, REPO)
 
-from tests.conftest import COLLECTIONS  # noqa: E402,F401 - makes ansible_collections importable
+import tests.conftest  # noqa: E402,F401 pylint: disable=unused-import - makes ansible_collections importable
 from tests.integration.conftest import PULPLAB, Lab  # noqa: E402
 
 from ansible_collections.pulpops.replication.plugins.module_utils import replication  # noqa: E402
@@ -83,7 +83,7 @@ def measure_plan(lab, domain, name, q_select, label):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--count", type=int, default=1000, help="upstream distributions to plan for (default 1000)")
     parser.add_argument("--domain", default="bench-plan", help="domain on both servers (reused when seeded)")
     parser.add_argument("--prefix", default="b-")

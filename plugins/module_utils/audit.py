@@ -18,19 +18,14 @@ import time
 from xml.sax.saxutils import escape
 
 from ansible_collections.pulpops.replication.plugins.module_utils.client import PulpError, PulpNotFound
+from ansible_collections.pulpops.replication.plugins.module_utils.plan import REPLICATED_TYPES
 
-# Plugin component (as /status/ names it) -> (distribution endpoint, index file served at the base_path).
-REPLICATED_TYPES = {
-    "file": ("distributions/file/file/", "PULP_MANIFEST"),
-    "rpm": ("distributions/rpm/rpm/", "repodata/repomd.xml"),
-    "container": ("distributions/container/container/", None),
-    "ansible": ("distributions/ansible/ansible/", None),
-    "python": ("distributions/python/pypi/", None),
-    "deb": ("distributions/deb/apt/", None),
-    "gem": ("distributions/gem/gem/", None),
-    "maven": ("distributions/maven/maven/", None),
-    "npm": ("distributions/npm/npm/", None),
-}
+# The index file a plugin serves at a base_path, where it serves one.
+INDEX_FILES = {"file": "PULP_MANIFEST", "rpm": "repodata/repomd.xml"}
+
+
+def endpoint(plugin):
+    return "distributions/%s/" % REPLICATED_TYPES[plugin]
 
 KINDS = ("missing", "extra", "stale", "unserved", "dangling", "foreign")
 OWNER_LABEL = "UpstreamPulp"
@@ -76,10 +71,9 @@ class Auditor(object):
         return common, lacking
 
     def read(self, plugin):
-        endpoint = REPLICATED_TYPES[plugin][0]
         params = {"q": self.q_select} if self.q_select else None
-        upstream = [d for d in self.up.list(endpoint, params=params) if serves(d)]
-        downstream = self.down.list_all(endpoint)
+        upstream = [d for d in self.up.list(endpoint(plugin), params=params, page_size=1000) if serves(d)]
+        downstream = self.down.list_all(endpoint(plugin), page_size=1000)
         return upstream, downstream
 
     def version_of(self, client, distribution):
@@ -133,7 +127,7 @@ class Auditor(object):
         if up_summary != down_summary:
             found.append(dict(base, kind="stale", detail="content differs: upstream %s, downstream %s" % (
                 json.dumps(up_summary, sort_keys=True), json.dumps(down_summary, sort_keys=True))))
-        index = REPLICATED_TYPES[plugin][1]
+        index = INDEX_FILES.get(plugin)
         down_url = down.get("base_url") or ""
         if index and down_url:
             status, body = self.fetch(down_url.rstrip("/") + "/" + index)
@@ -146,7 +140,7 @@ class Auditor(object):
             elif status >= 400:
                 found.append(dict(base, kind="unserved", detail="%s answers %s" % (down_url, status)))
         elif down_url:
-            status, _ = self.fetch(down_url)
+            status = self.fetch(down_url)[0]
             if status == 404:
                 found.append(dict(base, kind="unserved", detail="%s answers 404" % down_url))
         return found
@@ -175,8 +169,7 @@ class Auditor(object):
                                 "differences": found})
                 differences.extend(found)
         for plugin in lacking:
-            endpoint = REPLICATED_TYPES[plugin][0]
-            count = self.up.get(endpoint, params={"limit": 1}).get("count", 0)
+            count = self.up.get(endpoint(plugin), params={"limit": 1}).get("count", 0)
             if count:
                 differences.append({"name": None, "base_path": None, "type": plugin, "kind": "plugin",
                                     "detail": "the upstream serves %d %s distribution(s); the downstream lacks the %s plugin"

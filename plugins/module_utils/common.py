@@ -111,24 +111,3 @@ def redact_secrets(data, secret_fields):
     result.pop("hidden_fields", None)
     return result
 
-
-def upstream_client(params, upstream_pulp=None):
-    """A client for the upstream server, read-only use: its URL, API root and domain come from
-    the UpstreamPulp object when it exists, else from the ``base_url``/``api_root``/``domain``
-    options; credentials and TLS from the ``upstream_*`` options."""
-    server = upstream_pulp or {}
-    base_url = server.get("base_url") or params.get("base_url")
-    if not base_url:
-        raise PulpError("base_url is required when the UpstreamPulp %r does not exist yet" % params.get("upstream"))
-    return PulpClient(
-        base_url,
-        username=params.get("upstream_username"),
-        password=params.get("upstream_password"),
-        validate_certs=params.get("upstream_validate_certs", True),
-        ca_cert=params.get("upstream_ca_cert"),
-        client_cert=params.get("upstream_client_cert"),
-        client_key=params.get("upstream_client_key"),
-        domain=server.get("domain") or params.get("domain") or "default",
-        api_root=server.get("api_root") or params.get("api_root") or "/pulp/",
-        timeout=params.get("request_timeout") or 60,
-    )

@@ -88,6 +88,13 @@ def upstream_client(server, params):
     )
 
 
+def neighbours(client, name):
+    """The other UpstreamPulps of the domain: who else could delete or take over objects here."""
+    return [{"name": u["name"], "policy": u.get("policy"), "q_select": u.get("q_select"),
+             "base_url": u.get("base_url"), "domain": u.get("domain")}
+            for u in client.list_all("upstream-pulps/", page_size=PAGE_SIZE) if u["name"] != name]
+
+
 def build_q(base, exclude_names):
     """A filter expression that adds 'and not one of these names' to ``base``."""
     if not exclude_names:
@@ -160,6 +167,16 @@ class Replication(object):
             self.client.task_result(answer, timeout=timeout, poll_interval=poll_interval)
             done.append(step)
         return done
+
+    def force_resync(self):
+        """Make the next replication sync every repository again.
+
+        The server skips the sync of a distribution whose content did not change since the
+        last replication, even when the downstream repository was deleted and recreated
+        empty; any PATCH of the UpstreamPulp (here: its own base_url, unchanged) bumps
+        pulp_last_updated, and the server then resyncs everything once.
+        """
+        self.client.patch(self.upstream_pulp["pulp_href"], {"base_url": self.upstream_pulp["base_url"]})
 
     def replicate(self, q_select=None, timeout=3600, poll_interval=2, wait=True):
         """POST replicate/ and wait for the task group; return (group_href, group, tasks)."""
@@ -250,7 +267,8 @@ def run(client, params, check_mode=False, upstream=None):
     plan = replication.plan(reconcile=reconcile, on_foreign=on_foreign)
     before = replication.before
     result = {"plan": public_plan(plan), "changed": False, "task_group": None, "failed_tasks": [],
-              "durations": None, "skipped": plan["skipped"], "conflicts": plan["conflicts"]}
+              "durations": None, "skipped": plan["skipped"], "conflicts": plan["conflicts"],
+              "neighbours": neighbours(client, params["upstream"])}
     if on_foreign == "fail" and plan["conflicts"]:
         raise PulpError(conflict_message(plan["conflicts"]))
     steps = plan["reconcile"] + plan.get("adopt", [])
@@ -275,6 +293,9 @@ def run(client, params, check_mode=False, upstream=None):
     timeout = params.get("timeout") or 3600
     poll = params.get("poll_interval") or 2
     result["applied"] = replication.apply_steps(steps, timeout=timeout, poll_interval=poll)
+    if params.get("force_resync") and replication.upstream_pulp:
+        replication.force_resync()
+        result["forced_resync"] = True
     q = plan.get("q_select", params.get("q_select"))
     started = time.time()
     try:
@@ -296,7 +317,7 @@ def run(client, params, check_mode=False, upstream=None):
     changes = planmod.diff_snapshots(before, after)
     result["changes"] = planmod.changes_only(changes)
     result["unchanged"] = changes["unchanged"]
-    result["changed"] = planmod.is_change(changes) or bool(result["applied"])
+    result["changed"] = planmod.is_change(changes) or bool(result["applied"]) or bool(result.get("forced_resync"))
     result["durations"] = durations(tasks)
     result["diff"] = {"before": planmod.distributions_view(before), "after": planmod.distributions_view(after)}
     failed = failed_subtasks(tasks, object_names(before, after))
@@ -323,4 +344,3 @@ def conflict_message(conflicts):
 def public_plan(plan):
     """The plan as returned to the user (without the predicted snapshot)."""
     return dict((k, v) for k, v in plan.items() if k != "predicted_after")
-

@@ -83,33 +83,34 @@ notes:
 """
 
 EXAMPLES = r"""
-- name: Replicate into one domain, one run at a time
-  hosts: pulp_downstreams
-  serial: 1
-  gather_facts: false
+# Two hosts of one play that target one domain take turns with serial: 1 on the play
+# (see docs/lock.md); the tasks of one run:
+- name: Wait for our turn
+  pulpops.replication.domain_lock:
+    pulp_url: https://pulp.example.com
+    username: admin
+    password: "{{ vault_pulp_password }}"
+    pulp_domain: mirror
+    owner: "replica {{ inventory_hostname }} {{ awx_job_id | default('manual') }}"
+    ttl: 1800
+    timeout: 900
+
+- name: Replicate and always give the lock back
   module_defaults:
     group/pulpops.replication.pulp:
       pulp_url: https://pulp.example.com
       username: admin
       password: "{{ vault_pulp_password }}"
       pulp_domain: mirror
-  tasks:
-    - name: Wait for our turn
+  block:
+    - name: Replicate
+      pulpops.replication.replicate:
+        upstream: upstream-a
+  always:
+    - name: Release the lock
       pulpops.replication.domain_lock:
+        state: released
         owner: "replica {{ inventory_hostname }} {{ awx_job_id | default('manual') }}"
-        ttl: 1800
-        timeout: 900
-
-    - name: Replicate and always give the lock back
-      block:
-        - name: Replicate
-          pulpops.replication.replicate:
-            name: upstream-a
-      always:
-        - name: Release the lock
-          pulpops.replication.domain_lock:
-            state: released
-            owner: "replica {{ inventory_hostname }} {{ awx_job_id | default('manual') }}"
 
 - name: Extend the lease before a long phase
   pulpops.replication.domain_lock:

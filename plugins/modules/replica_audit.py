@@ -138,8 +138,9 @@ junit_path:
 import json
 
 from ansible_collections.pulpops.replication.plugins.module_utils.audit import Auditor, junit, table
-from ansible_collections.pulpops.replication.plugins.module_utils.common import PulpModule, upstream_client
+from ansible_collections.pulpops.replication.plugins.module_utils.common import PulpModule
 from ansible_collections.pulpops.replication.plugins.module_utils.client import PulpError
+from ansible_collections.pulpops.replication.plugins.module_utils.replication import upstream_client
 
 
 def run(module):
@@ -148,7 +149,7 @@ def run(module):
     if server is None:
         raise PulpError("upstream: no UpstreamPulp named %r in domain %r of %s"
                         % (params["upstream"], params["pulp_domain"], params["pulp_url"]))
-    auditor = Auditor(module.client, upstream_client(params, server), server, q_select=params["q_select"],
+    auditor = Auditor(module.client, upstream_client(server, params), server, q_select=params["q_select"],
                       check_content=params["check_content"], parallel=params["parallel"])
     report = auditor.run()
     result = dict(report, changed=False, table=table(report))

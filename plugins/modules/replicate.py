@@ -107,6 +107,14 @@ options:
     type: str
     choices: [ignore, fail, skip, adopt]
     default: ignore
+  force_resync:
+    description:
+      - Make this run sync every repository again, even those whose upstream content did not change.
+      - Repairs a downstream repository that was deleted and recreated empty, which the server never
+        resyncs by itself. Done by a PATCH of the UpstreamPulp that changes no value (the server
+        resyncs everything after any PATCH), so the run is slower; use it for repairs only.
+    type: bool
+    default: false
 notes:
   - Check mode returns the plan; with C(--diff) also the domain's distributions before and after.
   - Upstream distributions that serve a repository are synced on every run (the server cannot tell
@@ -155,6 +163,15 @@ task_group:
   description: Href of the replication's task group.
   returned: when replicate was posted
   type: str
+neighbours:
+  description: The other UpstreamPulps of the domain (C(name), C(policy), C(q_select), C(base_url), C(domain)).
+  returned: always
+  type: list
+  elements: dict
+forced_resync:
+  description: True when O(force_resync) made the server resync everything.
+  returned: when O(force_resync) was applied
+  type: bool
 failed_tasks:
   description: One item per failed subtask, with the object's name and the server's error.
   returned: always
@@ -215,6 +232,7 @@ def main():
             mode=dict(type="str", choices=["replicate", "reconcile"], default="replicate"),
             reconcile=dict(type="bool", default=False),
             on_foreign=dict(type="str", choices=["ignore", "fail", "skip", "adopt"], default="ignore"),
+            force_resync=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )

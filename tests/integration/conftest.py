@@ -61,7 +61,7 @@ def lab():
     out = subprocess.run([sys.executable, PULPLAB, "env"], check=True, stdout=subprocess.PIPE, text=True).stdout
     env = {}
     for line in out.splitlines():
-        key, _, value = line.replace("export ", "", 1).partition("=")
+        key, _sep, value = line.replace("export ", "", 1).partition("=")
         env[key] = value
     return Lab(env)
 

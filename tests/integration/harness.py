@@ -88,7 +88,7 @@ def run_play(tasks, check=False, diff=False, verbosity=0, extra_vars=None, env=N
         "ANSIBLE_DEPRECATION_WARNINGS": "0",
     })
     run_env.update(env or {})
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=run_env,
+    proc = subprocess.run(cmd, check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=run_env,
                           timeout=timeout, cwd=workdir)
     results = []
     if os.path.exists(out_file):
@@ -112,7 +112,7 @@ def replication_finished(group, tasks):
 def bare_replicate(client, upstream_href, timeout=600):
     """POST replicate/ and wait, the way an operator without this collection would; returns tasks."""
     group_href = client.post(upstream_href + "replicate/")["task_group"]
-    _, tasks = client.wait_task_group(group_href, timeout=timeout, poll_interval=1, finished=replication_finished)
+    _ignored, tasks = client.wait_task_group(group_href, timeout=timeout, poll_interval=1, finished=replication_finished)
     return tasks
 
 
@@ -143,6 +143,10 @@ def role_vars(lab, domain, upstream_name, policy="labeled", **extra):
     return variables
 
 
+OUTCOME = ("{{ {'failed': role_failed | default(false), 'msg': role_msg | default(''), "
+           "'task': role_task | default(''), 'replica_result': replica_result | default({})} | to_json }}")
+
+
 def run_role(variables, check=False, diff=False, verbosity=0, timeout=1800):
     """Run the replica role once; return {'failed', 'msg', 'replica_result', 'rc', 'output'}."""
     workdir = tempfile.mkdtemp(prefix="role-")
@@ -156,10 +160,7 @@ def run_role(variables, check=False, diff=False, verbosity=0, timeout=1800):
                 "role_failed": True, "role_msg": "{{ ansible_failed_result.msg | default('') }}",
                 "role_task": "{{ ansible_failed_task.name | default('') }}"}}],
             "always": [{"name": "Write the outcome", "check_mode": False, "diff": False, "changed_when": False,
-                        "ansible.builtin.copy": {
-                "dest": out_file, "mode": "0600",
-                "content": "{{ {'failed': role_failed | default(false), 'msg': role_msg | default(''), "
-                           "'task': role_task | default(''), 'replica_result': replica_result | default({})} | to_json }}"}}],
+                        "ansible.builtin.copy": {"dest": out_file, "mode": "0600", "content": OUTCOME}}],
         }],
     }]
     playbook = os.path.join(workdir, "play.yml")
@@ -179,7 +180,7 @@ def run_role(variables, check=False, diff=False, verbosity=0, timeout=1800):
     run_env = dict(os.environ)
     run_env.update({"ANSIBLE_COLLECTIONS_PATH": COLLECTIONS, "ANSIBLE_NOCOLOR": "1",
                     "ANSIBLE_LOCAL_TEMP": os.path.join(workdir, "tmp"), "ANSIBLE_RETRY_FILES_ENABLED": "0"})
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=run_env,
+    proc = subprocess.run(cmd, check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=run_env,
                           timeout=timeout, cwd=workdir)
     outcome = {"failed": True, "msg": "no outcome written", "replica_result": {}}
     if os.path.exists(out_file):

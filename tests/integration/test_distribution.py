@@ -39,7 +39,7 @@ def test_distribution_lifecycle(lab, downstream, domains):
     repo_two = downstream.find("repositories/file/file/", name="r-0002")
 
     # Given a repository, when a distribution of it is created by name, it serves that repository.
-    _, created = check_then_run(lab, downstream, domains, name="tools", base_path="tools", repository="r-0001",
+    _ignored, created = check_then_run(lab, downstream, domains, name="tools", base_path="tools", repository="r-0001",
                                 pulp_labels={"team": "ops"})
     assert created["changed"] is True
     server = downstream.find("distributions/file/file/", name="tools")
@@ -47,13 +47,13 @@ def test_distribution_lifecycle(lab, downstream, domains):
     assert created["distribution"]["pulp_href"] == server["pulp_href"]
 
     # When the same run repeats, nothing is written.
-    _, again = check_then_run(lab, downstream, domains, name="tools", base_path="tools", repository="r-0001",
+    _ignored, again = check_then_run(lab, downstream, domains, name="tools", base_path="tools", repository="r-0001",
                               pulp_labels={"team": "ops"})
     assert again["changed"] is False
     assert downstream.find("distributions/file/file/", name="tools")["pulp_last_updated"] == server["pulp_last_updated"]
 
     # When it is pointed at a fixed version of another repository, the repository is cleared.
-    _, updated = check_then_run(lab, downstream, domains, name="tools", repository_version="r-0002/1")
+    _ignored, updated = check_then_run(lab, downstream, domains, name="tools", repository_version="r-0002/1")
     assert updated["changed"] is True
     server = downstream.find("distributions/file/file/", name="tools")
     assert server["repository_version"] == repo_two["versions_href"] + "1/"
@@ -62,10 +62,10 @@ def test_distribution_lifecycle(lab, downstream, domains):
     assert updated["diff"]["after"]["repository"] is None
 
     # When it is removed, it is gone; a second removal changes nothing.
-    _, deleted = check_then_run(lab, downstream, domains, name="tools", state="absent")
+    _ignored, deleted = check_then_run(lab, downstream, domains, name="tools", state="absent")
     assert deleted["changed"] is True and deleted["distribution"] == {}
     assert downstream.find("distributions/file/file/", name="tools") is None
-    _, gone = check_then_run(lab, downstream, domains, name="tools", state="absent")
+    _ignored, gone = check_then_run(lab, downstream, domains, name="tools", state="absent")
     assert gone["changed"] is False
 
 
@@ -89,7 +89,7 @@ def test_rename_in_place_never_stops_serving(lab, downstream, domains):
     try:
         # Given the distribution web-0001 at web-0001, when it is matched by base_path under a
         # new name, then it is renamed in place.
-        _, renamed = check_then_run(lab, downstream, domains, name="website", base_path="web-0001",
+        _ignored, renamed = check_then_run(lab, downstream, domains, name="website", base_path="web-0001",
                                     match="base_path")
     finally:
         stop.set()
@@ -108,10 +108,10 @@ def test_rename_in_place_never_stops_serving(lab, downstream, domains):
 def test_content_guard_by_name(lab, downstream, domains):
     lab.seed(domains, count=1, prefix="g-", server="downstream")
     guard = downstream.post("contentguards/core/rbac/", {"name": "staff-only"})
-    _, guarded = check_then_run(lab, downstream, domains, name="g-0001", content_guard="staff-only")
+    _ignored, guarded = check_then_run(lab, downstream, domains, name="g-0001", content_guard="staff-only")
     assert guarded["changed"] is True
     assert downstream.find("distributions/file/file/", name="g-0001")["content_guard"] == guard["pulp_href"]
-    _, unguarded = check_then_run(lab, downstream, domains, name="g-0001", content_guard="")
+    _ignored, unguarded = check_then_run(lab, downstream, domains, name="g-0001", content_guard="")
     assert unguarded["changed"] is True
     assert downstream.find("distributions/file/file/", name="g-0001")["content_guard"] is None
 

@@ -1,7 +1,6 @@
 """replica_audit against the real lab: exact replicas and every kind of drift (issue 9)."""
 
 import json
-import os
 import xml.etree.ElementTree as ET
 
 import pytest

@@ -72,14 +72,14 @@ def test_first_replication_then_noop_rerun_and_check_mode_predicts_the_run(lab, 
     assert predicted["failed"] is False, predicted["output"][-3000:]
     assert downstream_state(downstream)["distributions"] == []  # check mode wrote nothing
     plan = predicted["replica_result"]["plan"]
-    assert sorted(item["name"] for item in plan["create"]["distributions"]) == ["dist-0001", "dist-0002", "dist-0003"]
+    assert plan["create"]["distributions"] == ["dist-0001", "dist-0002", "dist-0003"]
 
     first = run_role(variables)
     assert_exact(first)
     assert served_names(downstream) == [("dist-000%d" % i, "dist-000%d" % i) for i in (1, 2, 3)]
     changes = first["replica_result"]["changes"]
-    assert sorted(i["name"] for i in changes["create"]["distributions"]) == sorted(
-        i["name"] for i in plan["create"]["distributions"])
+    for key in ("create", "update", "rename", "delete"):
+        assert changes[key] == plan[key], key
     assert first["replica_result"]["failed_tasks"] == []
     assert set(first["replica_result"]["phases"]) >= {"lock", "upstream", "plan", "preflight", "reconcile",
                                                       "replicate", "verify"}
@@ -131,7 +131,7 @@ def test_two_upstreams_with_disjoint_scopes_take_turns(lab, domains, downstream)
     for outcome in outcomes:
         assert_exact(outcome)
         assert "PLP0018" not in outcome["output"]
-    assert [n for n, _ in served_names(downstream)] == ["a-0001", "a-0002", "b-0001", "b-0002"]
+    assert [pair[0] for pair in served_names(downstream)] == ["a-0001", "a-0002", "b-0001", "b-0002"]
     waits = sorted(o["replica_result"]["lock"]["waited"] for o in outcomes)
     assert waits[1] > 0, "one run waited for the other's lock"
 
@@ -145,7 +145,7 @@ def test_hot_spare_pair_sharing_one_scope(lab, domains, downstream):
     for outcome in outcomes:
         assert_exact(outcome)
         assert "PLP0018" not in outcome["output"]
-    assert [n for n, _ in served_names(downstream)] == ["hs-0001", "hs-0002"]
+    assert [pair[0] for pair in served_names(downstream)] == ["hs-0001", "hs-0002"]
 
 
 def hand_made(downstream, base_path):

@@ -51,7 +51,7 @@ def test_upstream_pulp_lifecycle(lab, downstream, domains, name):
                   upstream_password=SECRET, policy="labeled", tls_validation=True)
 
     # Given no UpstreamPulp, when it is created, then the server holds exactly what was asked.
-    _, created = check_then_run(lab, downstream, domains, name, **wanted)
+    _ignored, created = check_then_run(lab, downstream, domains, name, **wanted)
     assert created["changed"] is True
     server = downstream.find("upstream-pulps/", name=name)
     assert server["base_url"] == lab.upstream_url and server["policy"] == "labeled" and server["domain"] == domains
@@ -61,12 +61,13 @@ def test_upstream_pulp_lifecycle(lab, downstream, domains, name):
 
     # When the same options run again, nothing is PATCHed: pulp_last_updated does not move.
     stamp = server["pulp_last_updated"]
-    _, again = check_then_run(lab, downstream, domains, name, **wanted)
+    _ignored, again = check_then_run(lab, downstream, domains, name, **wanted)
     assert again["changed"] is False
     assert downstream.find("upstream-pulps/", name=name)["pulp_last_updated"] == stamp
 
     # When one option changes, only that one is written.
-    _, updated = check_then_run(lab, downstream, domains, name, **dict(wanted, policy="nodelete", q_select='name="x"'))
+    changed_options = dict(wanted, policy="nodelete", q_select='name="x"')
+    _ignored, updated = check_then_run(lab, downstream, domains, name, **changed_options)
     assert updated["changed"] is True
     assert updated["diff"]["before"]["policy"] == "labeled" and updated["diff"]["after"]["policy"] == "nodelete"
     server = downstream.find("upstream-pulps/", name=name)
@@ -74,10 +75,10 @@ def test_upstream_pulp_lifecycle(lab, downstream, domains, name):
     assert server["base_url"] == lab.upstream_url
 
     # When it is removed, it is gone; removing it again changes nothing.
-    _, deleted = check_then_run(lab, downstream, domains, name, state="absent")
+    _ignored, deleted = check_then_run(lab, downstream, domains, name, state="absent")
     assert deleted["changed"] is True and deleted["upstream_pulp"] == {}
     assert downstream.find("upstream-pulps/", name=name) is None
-    _, gone = check_then_run(lab, downstream, domains, name, state="absent")
+    _ignored, gone = check_then_run(lab, downstream, domains, name, state="absent")
     assert gone["changed"] is False
 
 

@@ -23,10 +23,10 @@ class FakeClient:
     def login(self):
         return True
 
-    def list(self, endpoint, params=None):
+    def list(self, endpoint, params=None, page_size=None):
         return iter(self.lists.get(endpoint, []))
 
-    def list_all(self, endpoint, params=None):
+    def list_all(self, endpoint, params=None, page_size=None):
         return list(self.lists.get(endpoint, []))
 
     def get(self, href, params=None):
