@@ -23,7 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, REPO)
 
-import tests.conftest  # noqa: E402,F401 pylint: disable=unused-import - makes ansible_collections importable
+import tests.conftest  # noqa: E402,F401 pylint: disable=unused-import
 from tests.integration.conftest import PULPLAB, Lab  # noqa: E402
 
 from ansible_collections.pulpops.replication.plugins.module_utils import replication  # noqa: E402

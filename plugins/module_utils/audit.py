@@ -27,6 +27,7 @@ INDEX_FILES = {"file": "PULP_MANIFEST", "rpm": "repodata/repomd.xml"}
 def endpoint(plugin):
     return "distributions/%s/" % REPLICATED_TYPES[plugin]
 
+
 KINDS = ("missing", "extra", "stale", "unserved", "dangling", "foreign")
 OWNER_LABEL = "UpstreamPulp"
 

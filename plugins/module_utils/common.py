@@ -110,4 +110,3 @@ def redact_secrets(data, secret_fields):
             result[field] = SECRET_MARK_SET if result[field] else SECRET_MARK_UNSET
     result.pop("hidden_fields", None)
     return result
-

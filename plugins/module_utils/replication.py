@@ -335,8 +335,8 @@ def conflict_message(conflicts):
     lines = ["Refusing to replicate (on_foreign=fail): %d object(s) this UpstreamPulp does not own are in the way:"
              % len(conflicts)]
     for c in conflicts:
-        lines.append("- %s '%s' (owner: %s): %s; the server would: %s" % (c["kind"], c["name"], c["owner"], c["reason"],
-                                                                        c["effect"]))
+        lines.append("- %s '%s' (owner: %s): %s; the server would: %s"
+                     % (c["kind"], c["name"], c["owner"], c["reason"], c["effect"]))
     lines.append("To proceed: delete or rename them, or choose on_foreign=adopt (take them over) or on_foreign=skip.")
     return "\n".join(lines)
 

@@ -40,7 +40,7 @@ def test_distribution_lifecycle(lab, downstream, domains):
 
     # Given a repository, when a distribution of it is created by name, it serves that repository.
     _ignored, created = check_then_run(lab, downstream, domains, name="tools", base_path="tools", repository="r-0001",
-                                pulp_labels={"team": "ops"})
+                                       pulp_labels={"team": "ops"})
     assert created["changed"] is True
     server = downstream.find("distributions/file/file/", name="tools")
     assert server["repository"] == repo_one["pulp_href"] and server["pulp_labels"] == {"team": "ops"}
@@ -48,7 +48,7 @@ def test_distribution_lifecycle(lab, downstream, domains):
 
     # When the same run repeats, nothing is written.
     _ignored, again = check_then_run(lab, downstream, domains, name="tools", base_path="tools", repository="r-0001",
-                              pulp_labels={"team": "ops"})
+                                     pulp_labels={"team": "ops"})
     assert again["changed"] is False
     assert downstream.find("distributions/file/file/", name="tools")["pulp_last_updated"] == server["pulp_last_updated"]
 
@@ -90,7 +90,7 @@ def test_rename_in_place_never_stops_serving(lab, downstream, domains):
         # Given the distribution web-0001 at web-0001, when it is matched by base_path under a
         # new name, then it is renamed in place.
         _ignored, renamed = check_then_run(lab, downstream, domains, name="website", base_path="web-0001",
-                                    match="base_path")
+                                           match="base_path")
     finally:
         stop.set()
         fetcher.join()

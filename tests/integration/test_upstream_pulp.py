@@ -66,7 +66,7 @@ def test_upstream_pulp_lifecycle(lab, downstream, domains, name):
     assert downstream.find("upstream-pulps/", name=name)["pulp_last_updated"] == stamp
 
     # When one option changes, only that one is written.
-    changed_options = dict(wanted, policy="nodelete", q_select='name="x"')
+    changed_options = {**wanted, "policy": "nodelete", "q_select": 'name="x"'}
     _ignored, updated = check_then_run(lab, downstream, domains, name, **changed_options)
     assert updated["changed"] is True
     assert updated["diff"]["before"]["policy"] == "labeled" and updated["diff"]["after"]["policy"] == "nodelete"
