@@ -16,6 +16,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import hashlib
+import json
 import re
 from datetime import datetime
 
@@ -650,3 +652,199 @@ def simulate(upstream, downstream, server, label, request_q_select=None, types=(
             if dist["serves"] != target:
                 dist["serves"] = target
     return domain.snapshot(), outcome
+
+
+
+# ------------------------------------------------------------------ the replication record
+RECORD_KIND = "pulpops.replication/replication-record"
+RECORD_VERSION = 1
+RECORD_NAME_PREFIX = "pulpops-replication-record-"
+RECORD_GLOBALS = ("upstream_pulp", "pulp_last_updated", "last_replication", "policy", "q_select")
+# What a per-request q_select may carry in a quoted name list (pulpcore's filter grammar).
+_UNQUOTABLE = re.compile(r'[",\\]')
+
+
+def record_name(pk):
+    """The content guard that holds the record of UpstreamPulp ``pk`` (never the lock's name)."""
+    return RECORD_NAME_PREFIX + pk
+
+
+def _digest(value):
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode("utf-8")).hexdigest()[:20]
+
+
+def upstream_fingerprint(dist, latest_versions):
+    """What an upstream distribution serves, as an immutable value, or None when it cannot be known.
+
+    Publications and repository versions are immutable, so their hrefs are fingerprints; a
+    distribution serving a repository is fingerprinted by that repository's latest version
+    (``latest_versions``: repository href -> latest_version_href).
+    """
+    serves = dist.get("serves")
+    if not serves:
+        return "nothing"
+    if serves.startswith("repository:"):
+        href = serves[len("repository:"):]
+        if href not in latest_versions:
+            return None
+        return "%s@%s" % (serves, latest_versions[href])
+    if serves.startswith("publication@"):
+        return None  # a generic list's timestamp is not an identity
+    return serves
+
+
+def record_entries(upstream, downstream, latest_versions, label_key):
+    """{name: [upstream digest, state digest]} per upstream distribution in scope.
+
+    The state digest covers the upstream fingerprint and base_path and the downstream
+    distribution (href, base_path, what it serves, owner), repository (href, latest version,
+    owner) and remote (href, url, owner) of that name. A None upstream digest: not knowable.
+    """
+    by_name = dict((kind, dict((o["name"], o) for o in downstream.get(kind, []))) for kind in KINDS)
+    entries = {}
+    for u in upstream["distributions"]:
+        fingerprint = upstream_fingerprint(u, latest_versions)
+        up = [u["type"], u["base_path"], fingerprint]
+        down = []
+        for kind in KINDS:
+            obj = by_name[kind].get(u["name"])
+            down.append(None if obj is None else [obj.get("href"), obj.get("type"), obj.get("base_path"), obj.get("serves"),
+                                                  obj.get("latest_version"), obj.get("url"),
+                                                  (obj.get("labels") or {}).get(label_key)])
+        entries[u["name"]] = [_digest(up) if fingerprint is not None else None, _digest([up, down])]
+    return entries
+
+
+def neighbours_digest(neighbours):
+    return _digest(sorted([n.get("name"), n.get("policy"), n.get("q_select"), n.get("domain")] for n in neighbours or []))
+
+
+def make_record(server, entries, tag=None, neighbours=None, written_at=None):
+    """The record of a verified replication, as stored in the record guard's description."""
+    record = {"kind": RECORD_KIND, "version": RECORD_VERSION, "tag": tag, "neighbours": neighbours_digest(neighbours),
+              "written_at": written_at, "distributions": entries}
+    record["upstream_pulp"] = server.get("pk")
+    for key in RECORD_GLOBALS[1:]:
+        record[key] = server.get(key)
+    return record
+
+
+def parse_record(text):
+    """The record in a guard's description, or None when it is not one of ours."""
+    try:
+        record = json.loads(text or "")
+    except ValueError:
+        return None
+    if not isinstance(record, dict) or record.get("kind") != RECORD_KIND or record.get("version") != RECORD_VERSION \
+            or not isinstance(record.get("distributions"), dict):
+        return None
+    return record
+
+
+def record_problems(server, entries):
+    """Why the current state must not be recorded as verified (empty: it may)."""
+    problems = []
+    unknown = sorted(name for name, entry in entries.items() if entry[0] is None)
+    if unknown:
+        problems.append("the upstream content of %s cannot be fingerprinted" % _names(unknown))
+    if not server.get("last_replication"):
+        problems.append("the UpstreamPulp has never completed a replication")
+    return problems
+
+
+def _names(names, limit=5):
+    shown = ", ".join("'%s'" % n for n in names[:limit])
+    return shown + (" and %d more" % (len(names) - limit) if len(names) > limit else "")
+
+
+def record_decision(record, server, entries, plan, tag=None, neighbours=None, partial_supported=True,
+                    request_q_select=None):
+    """Compare the current state with the record of the last verified replication.
+
+    Returns {unchanged, reasons, changed, partial_q_select}: ``unchanged`` only when every
+    in-scope distribution is provably as recorded (upstream and downstream) and the plan
+    changes nothing; otherwise ``reasons`` says why. ``partial_q_select`` is a per-request
+    filter naming just the changed distributions, when replicating those alone is safe.
+    When in doubt, this says: replicate everything.
+    """
+    decision = {"unchanged": False, "reasons": [], "changed": [], "partial_q_select": None}
+    reasons = decision["reasons"]
+    if record is None:
+        reasons.append("no record of a verified replication of this UpstreamPulp in the domain")
+        return decision
+    for key in RECORD_GLOBALS:
+        ours = server.get("pk") if key == "upstream_pulp" else server.get(key)
+        if record.get(key) != ours:
+            reasons.append("the UpstreamPulp's %s changed since the record (%r, now %r)" % (key, record.get(key), ours))
+    if tag is not None and record.get("tag") != tag:
+        reasons.append("the settings changed since the record (tag differs)")
+    if record.get("neighbours") != neighbours_digest(neighbours):
+        reasons.append("the other UpstreamPulps of the domain changed since the record")
+    global_reasons = len(reasons)
+    if request_q_select is not None:
+        reasons.append("a per-request q_select narrows this run")
+    for key in CHANGE_KEYS:
+        if plan.get(key):
+            reasons.append("the plan would %s %s" % (key, _plan_names(plan[key])))
+    for key in ("conflicts", "cycles", "reconcile", "adopt", "failures"):
+        if plan.get(key):
+            reasons.append("the plan has %d %s" % (len(plan[key]), key))
+    recorded = record["distributions"]
+    removed = sorted(set(recorded) - set(entries))
+    added = sorted(set(entries) - set(recorded))
+    changed = sorted(n for n in entries if n in recorded and (entries[n][0] is None or list(recorded[n]) != list(entries[n])))
+    if removed:
+        reasons.append("upstream no longer has %s" % _names(removed))
+    if added:
+        reasons.append("upstream has new %s" % _names(added))
+    if changed:
+        reasons.append("%s changed since the record" % _names(changed))
+    decision["changed"] = sorted(added + changed)
+    decision["unchanged"] = not reasons
+    blocking = [k for k in ("delete", "rename") if plan.get(k)] + \
+        [k for k in ("conflicts", "cycles", "reconcile", "adopt", "failures") if plan.get(k)]
+    planned = set()
+    for key in ("create", "update"):
+        for items in (plan.get(key) or {}).values():
+            planned.update(items)
+    if (partial_supported and not global_reasons and planned <= set(decision["changed"]) and request_q_select is None and not removed and not blocking
+            and decision["changed"] and len(decision["changed"]) < len(entries)
+            and not any(_UNQUOTABLE.search(n) for n in decision["changed"])):
+        clause = 'name__in="%s"' % ",".join(decision["changed"])
+        stored = server.get("q_select")
+        decision["partial_q_select"] = "(%s) AND %s" % (stored, clause) if stored else clause
+    return decision
+
+
+def _plan_names(value):
+    if isinstance(value, dict):
+        names = []
+        for kind, items in sorted(value.items()):
+            listed = sorted(items) if isinstance(items, dict) else items
+            names.extend("%s %s" % (SINGULAR.get(kind, kind), i if not isinstance(i, dict) else i.get("to")) for i in listed)
+        return _names(names, 3)
+    return _names([str(v) for v in value], 3)
+
+
+def serving_problems(upstream, downstream, label_key, pk):
+    """Why the downstream does not serve what a finished replication leaves (empty: it does).
+
+    Each upstream distribution that serves something has a downstream distribution and
+    repository of its name, both owned by ``pk``, on the same base_path, the distribution
+    serving the repository's latest version.
+    """
+    problems = []
+    for u in upstream["distributions"]:
+        if not u.get("serves"):
+            continue
+        dist = next((d for d in downstream.get("distributions", []) if d["name"] == u["name"]), None)
+        repo = next((r for r in downstream.get("repositories", []) if r["name"] == u["name"]), None)
+        if dist is None or repo is None:
+            problems.append("'%s' has no downstream %s" % (u["name"], "distribution" if dist is None else "repository"))
+        elif dist.get("base_path") != u["base_path"]:
+            problems.append("'%s' is served at base_path '%s', upstream at '%s'" % (u["name"], dist.get("base_path"), u["base_path"]))
+        elif not (_owned(dist, label_key, pk) and _owned(repo, label_key, pk)):
+            problems.append("'%s' is not owned by UpstreamPulp %s downstream" % (u["name"], pk))
+        elif not repo.get("latest_version") or dist.get("serves") != "version:" + repo["latest_version"]:
+            problems.append("'%s' does not serve its repository's latest version" % u["name"])
+    return problems

@@ -11,18 +11,23 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import re
+import threading
 import time
+from datetime import datetime
 
 from ansible_collections.pulpops.replication.plugins.module_utils.client import (
     PulpClient,
     PulpError,
     PulpTimeout,
+    PulpValidationError,
     TASK_ACTIVE_STATES,
     TASK_ERROR_STATES,
     task_error_text,
 )
 from ansible_collections.pulpops.replication.plugins.module_utils import plan as planmod
+from ansible_collections.pulpops.replication.plugins.module_utils.lock import GUARD_ENDPOINT
 
 PAGE_SIZE = 1000
 POLICY_VERSION = (3, 73, 0)
@@ -88,6 +93,77 @@ def upstream_client(server, params):
     )
 
 
+def read_latest_versions(client, upstream_snap):
+    """Upstream repository href -> latest_version_href, for distributions that serve a repository.
+
+    One paged list of the upstream's repositories (only the two fields), never one request per
+    distribution; no request at all when no distribution in scope serves a repository.
+    """
+    if not any((u.get("serves") or "").startswith("repository:") for u in upstream_snap["distributions"]):
+        return {}
+    items = client.list_all("repositories/", params={"fields": "pulp_href,latest_version_href"}, page_size=PAGE_SIZE)
+    return dict((r["pulp_href"], r.get("latest_version_href")) for r in items if r.get("pulp_href"))
+
+
+def read_record(client, pk):
+    """(guard, record) of UpstreamPulp ``pk`` in the client's domain: (None, None) when there is no guard,
+    (guard, None) when a guard of that name holds something that is not a record."""
+    page = client.get("contentguards/", params={"name": planmod.record_name(pk), "limit": 2})
+    results = page.get("results", []) if isinstance(page, dict) else []
+    if not results:
+        return None, None
+    return results[0], planmod.parse_record(results[0].get("description"))
+
+
+def write_record(client, pk, record, guard=None):
+    """Create or replace the record guard (a content_redirect guard protecting nothing)."""
+    text = json.dumps(record, sort_keys=True, separators=(",", ":"))
+    if guard is None:
+        try:
+            return client.post(GUARD_ENDPOINT, {"name": planmod.record_name(pk), "description": text})
+        except PulpValidationError:
+            guard, found = read_record(client, pk)
+            if guard is None or found is None:
+                raise
+    return client.patch(guard["pulp_href"], {"description": text})
+
+
+class _EarlyLogin(object):
+    """Log in to the upstream named by the module's options, on a thread."""
+
+    def __init__(self, params):
+        self.client = None
+        try:
+            self.client = upstream_client({}, params)
+        except PulpError:
+            return
+        self._thread = threading.Thread(target=self._login)
+        self._thread.daemon = True
+        self._ok = False
+        self._thread.start()
+
+    def _login(self):
+        try:
+            self.client.status()
+            self.client.login()
+            self._ok = True
+        except Exception:  # pylint: disable=broad-except
+            # The real client repeats the login and reports the error itself.
+            self._ok = False
+
+    def result(self):
+        """The logged-in client, or None."""
+        if self.client is None:
+            return None
+        self._thread.join()
+        return self.client if self._ok else None
+
+
+def _same_upstream(one, other):
+    return (one.base_url, one.api_root, one.domain, one.username, one.verify, one.session.cert) == \
+        (other.base_url, other.api_root, other.domain, other.username, other.verify, other.session.cert)
+
+
 def neighbours(client, name):
     """The other UpstreamPulps of the domain: who else could delete or take over objects here."""
     return [{"name": u["name"], "policy": u.get("policy"), "q_select": u.get("q_select"),
@@ -109,7 +185,14 @@ class Replication(object):
     def __init__(self, client, params, upstream=None):
         self.client = client
         self.params = params
-        self.upstream_pulp = find_upstream_pulp(client, params["upstream"])
+        # Each basic-auth login costs the server a password hash (seconds on a loaded host): log in
+        # to the upstream the options name while the downstream login runs, and keep that session
+        # when the UpstreamPulp names the same upstream.
+        early = _EarlyLogin(params) if upstream is None and params.get("base_url") else None
+        try:
+            self.upstream_pulp = find_upstream_pulp(client, params["upstream"])
+        finally:
+            early_client = early.result() if early is not None else None
         if params.get("policy") and client.core_version < POLICY_VERSION:
             client.require_version("policy", POLICY_VERSION, option="policy")
         if params.get("q_select") is not None:
@@ -118,6 +201,8 @@ class Replication(object):
         if self.upstream_pulp is None:
             self.server["q_select"] = None
         self.upstream = upstream or upstream_client(self.upstream_pulp or {}, params)
+        if early_client is not None and _same_upstream(early_client, self.upstream):
+            self.upstream = early_client
         self.types = None
         self.before = None
         self.upstream_snap = None
@@ -151,6 +236,25 @@ class Replication(object):
                 result["q_select"] = q
                 result["excluded"] = excluded
         return result
+
+    # -------------------------------------------------------------- the record
+    def entries(self):
+        """{name: [upstream digest, state digest]} of the state read by ``read()`` (one more list upstream at most)."""
+        latest = read_latest_versions(self.upstream, self.upstream_snap)
+        key = planmod.detect_label_key(self.before, self.server["pk"])
+        return planmod.record_entries(self.upstream_snap, self.before, latest, key)
+
+    def decide(self, plan, others, tag=None):
+        """(decision, entries): may this run skip, or replicate only the changed distributions?"""
+        guard, record = read_record(self.client, self.server["pk"]) if self.server["exists"] else (None, None)
+        entries = self.entries()
+        decision = planmod.record_decision(
+            record, self.server, entries, plan, tag=tag, neighbours=others,
+            partial_supported=self.client.core_version >= REQUEST_Q_SELECT_VERSION,
+            request_q_select=self.params.get("q_select"))
+        if guard is not None and record is None:
+            decision["reasons"].insert(0, "content guard '%s' holds no record" % guard.get("name"))
+        return decision, entries
 
     # -------------------------------------------------------------- writing
     def apply_steps(self, steps, timeout=600, poll_interval=2):
@@ -266,11 +370,29 @@ def run(client, params, check_mode=False, upstream=None):
     replication = Replication(client, params, upstream=upstream)
     plan = replication.plan(reconcile=reconcile, on_foreign=on_foreign)
     before = replication.before
+    others = neighbours(client, params["upstream"])
+    if mode == "record":
+        return record_run(replication, plan, others, params, check_mode)
     result = {"plan": public_plan(plan), "changed": False, "task_group": None, "failed_tasks": [],
               "durations": None, "skipped": plan["skipped"], "conflicts": plan["conflicts"],
-              "neighbours": neighbours(client, params["upstream"])}
+              "neighbours": others}
     if on_foreign == "fail" and plan["conflicts"]:
         raise PulpError(conflict_message(plan["conflicts"]))
+    decision = None
+    if params.get("skip_unchanged") and mode == "replicate" and not params.get("force_resync"):
+        decision, entries = replication.decide(plan, others, tag=params.get("record_tag"))
+        result["plan"]["partial_q_select"] = decision["partial_q_select"]
+        result["plan"]["record"] = {"unchanged": decision["unchanged"], "reasons": decision["reasons"],
+                                    "changed": decision["changed"]}
+        result["unchanged_since_record"] = decision["unchanged"]
+        result["fingerprints"] = dict((name, entry[0]) for name, entry in entries.items())
+        if decision["unchanged"]:
+            result["skipped_reason"] = (
+                "nothing changed since the verified replication recorded in content guard '%s': the %d upstream "
+                "distribution(s) in scope serve the same content, and the downstream distributions, repositories "
+                "and remotes are as recorded" % (planmod.record_name(replication.server["pk"]), len(entries)))
+            result["diff"] = {"before": planmod.distributions_view(before), "after": planmod.distributions_view(before)}
+            return result
     steps = plan["reconcile"] + plan.get("adopt", [])
     if mode == "reconcile":
         if check_mode:
@@ -292,11 +414,17 @@ def run(client, params, check_mode=False, upstream=None):
         return result
     timeout = params.get("timeout") or 3600
     poll = params.get("poll_interval") or 2
+    if "fingerprints" not in result:
+        # What the upstream served before the POST: mode=record later checks that it still does.
+        result["fingerprints"] = dict((name, entry[0]) for name, entry in replication.entries().items())
     result["applied"] = replication.apply_steps(steps, timeout=timeout, poll_interval=poll)
     if params.get("force_resync") and replication.upstream_pulp:
         replication.force_resync()
         result["forced_resync"] = True
     q = plan.get("q_select", params.get("q_select"))
+    if q is None and decision is not None and decision["partial_q_select"]:
+        q = decision["partial_q_select"]
+        result["partial"] = True
     started = time.time()
     try:
         group_href, group, tasks = replication.replicate(q_select=q, timeout=timeout, poll_interval=poll,
@@ -328,6 +456,48 @@ def run(client, params, check_mode=False, upstream=None):
                        "error": task_error_text(t)} for t in finalize_failed]
         result["failed_tasks"] = failed
         raise ReplicationFailed(failure_message(group_href, failed), result)
+    return result
+
+
+def record_run(replication, plan, others, params, check_mode):
+    """mode=record: write the record of a verified replication, unless the state cannot be vouched for.
+
+    ``params['fingerprints']`` (the upstream fingerprints the replication read before it
+    posted) must equal the upstream's now: a change in between is never recorded as replicated.
+    """
+    server = replication.server
+    entries = replication.entries()
+    key = planmod.detect_label_key(replication.before, server["pk"])
+    problems = planmod.record_problems(server, entries)
+    problems += planmod.serving_problems(replication.upstream_snap, replication.before, key, server["pk"])
+    for name in ("create", "update", "rename", "delete", "conflicts", "cycles", "failures"):
+        if plan.get(name):
+            problems.append("the plan is not empty (%s)" % name)
+    given = params.get("fingerprints")
+    if given is not None:
+        current = dict((name, entry[0]) for name, entry in entries.items())
+        moved = sorted(n for n in set(given) | set(current) if given.get(n) != current.get(n))
+        if moved:
+            problems.append("upstream changed since the replication read it: %s" % planmod._names(moved))
+    result = {"changed": False, "record_written": False, "record_problems": problems,
+              "record_name": planmod.record_name(server["pk"]) if server["pk"] else None,
+              "plan": public_plan(plan), "neighbours": others, "failed_tasks": [], "conflicts": plan["conflicts"],
+              "skipped": plan["skipped"]}
+    if not server["exists"]:
+        problems.insert(0, "UpstreamPulp '%s' does not exist" % params["upstream"])
+    if problems:
+        return result
+    guard, existing = read_record(replication.client, server["pk"])
+    if guard is not None and existing is None:
+        problems.append("content guard '%s' exists and holds no record: rename or delete it" % guard.get("name"))
+        return result
+    record = planmod.make_record(server, entries, tag=params.get("record_tag"), neighbours=others,
+                                 written_at=datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"))
+    if not check_mode:
+        write_record(replication.client, server["pk"], record, guard)
+    result["changed"] = existing is None or existing.get("distributions") != record["distributions"] or any(
+        existing.get(k) != record.get(k) for k in planmod.RECORD_GLOBALS + ("tag", "neighbours"))
+    result["record_written"] = not check_mode
     return result
 
 

@@ -85,9 +85,37 @@ options:
     description:
       - V(replicate) plans and replicates; V(reconcile) applies only the reconcile steps
         (and adopt labels) and returns.
+      - V(record) writes the record of a verified replication (see O(skip_unchanged)) and
+        replicates nothing. Use it only once the replica was verified (the replica role writes
+        it after its exactness audit passed). It refuses, with C(record_problems), when the
+        downstream does not serve what a finished replication leaves, when the plan is not
+        empty, or when the upstream changed since O(fingerprints) were read.
     type: str
-    choices: [replicate, reconcile]
+    choices: [replicate, reconcile, record]
     default: replicate
+  skip_unchanged:
+    description:
+      - Compare the upstream's content fingerprints and the downstream's objects with the record
+        of the last verified replication (a content guard named
+        C(pulpops-replication-record-<UpstreamPulp pk>) in the domain). When every in-scope
+        distribution is provably unchanged and the plan changes nothing, post nothing and
+        return C(skipped_reason), with C(changed=false).
+      - When only some distributions changed, nothing must be deleted or renamed and the server
+        is pulpcore >= 3.113, replicate just those with a per-request q_select
+        (C(plan.partial_q_select)). Otherwise replicate in full. When in doubt, it replicates.
+      - Ignored with O(force_resync).
+    type: bool
+    default: false
+  record_tag:
+    description:
+      - An opaque value stored in the record; with O(skip_unchanged), a record with another tag
+        never allows a skip. The replica role passes a digest of its UpstreamPulp settings.
+    type: str
+  fingerprints:
+    description:
+      - With O(mode=record), the upstream fingerprints (C(fingerprints) of the run that
+        replicated); the record is written only when the upstream still serves exactly those.
+    type: dict
   reconcile:
     description:
       - In O(mode=replicate), apply the reconcile steps before replicating. Upstream rename (same
@@ -132,6 +160,17 @@ EXAMPLES = r"""
     upstream_password: "{{ upstream_password }}"
   check_mode: true
   register: plan
+
+- name: Replicate only when something changed since the last verified replication
+  pulpops.replication.replicate:
+    pulp_url: https://pulp-down.example.com
+    username: admin
+    password: "{{ pulp_password }}"
+    upstream: main-upstream
+    upstream_username: reader
+    upstream_password: "{{ upstream_password }}"
+    skip_unchanged: true
+  register: run
 
 - name: Replicate, renaming first what upstream renamed or swapped
   pulpops.replication.replicate:
@@ -205,9 +244,39 @@ wait_seconds:
   description: Seconds from the POST to the end of the wait.
   returned: when replicate was posted
   type: float
+unchanged_since_record:
+  description: True when nothing changed since the recorded verified replication (nothing was posted then).
+  returned: with O(skip_unchanged)
+  type: bool
+skipped_reason:
+  description: Why the replication was skipped.
+  returned: when O(skip_unchanged) skipped the replication
+  type: str
+fingerprints:
+  description: Per upstream distribution in scope, a digest of the content it serves, read before the POST (for O(mode=record)).
+  returned: with O(skip_unchanged), and in real runs before replicate is posted
+  type: dict
+partial:
+  description: True when only the changed distributions were replicated (per-request q_select C(plan.partial_q_select)).
+  returned: when a partial replication was posted
+  type: bool
+record_written:
+  description: Whether the record was written.
+  returned: with O(mode=record)
+  type: bool
+record_problems:
+  description: Why the record was not written (empty when it was).
+  returned: with O(mode=record)
+  type: list
+  elements: str
+record_name:
+  description: Name of the content guard holding the record.
+  returned: with O(mode=record)
+  type: str
 """
 
 from ansible_collections.pulpops.replication.plugins.module_utils.common import PulpModule
+from ansible_collections.pulpops.replication.plugins.module_utils.inputs import check_inputs, domain_aware
 from ansible_collections.pulpops.replication.plugins.module_utils.replication import ReplicationFailed, run
 
 
@@ -229,7 +298,10 @@ def main():
             wait=dict(type="bool", default=True),
             timeout=dict(type="int", default=3600),
             poll_interval=dict(type="int", default=2),
-            mode=dict(type="str", choices=["replicate", "reconcile"], default="replicate"),
+            mode=dict(type="str", choices=["replicate", "reconcile", "record"], default="replicate"),
+            skip_unchanged=dict(type="bool", default=False),
+            record_tag=dict(type="str"),
+            fingerprints=dict(type="dict"),
             reconcile=dict(type="bool", default=False),
             on_foreign=dict(type="str", choices=["ignore", "fail", "skip", "adopt"], default="ignore"),
             force_resync=dict(type="bool", default=False),
@@ -246,7 +318,9 @@ def main():
             result.pop("diff", None)
         return result
 
-    module.run_safely(replicate)
+    check_inputs(module, positive=("timeout", "poll_interval"), urls=("base_url",),
+                 files=("upstream_ca_cert", "upstream_client_cert", "upstream_client_key"))
+    module.run_safely(domain_aware(replicate))
 
 
 if __name__ == "__main__":
