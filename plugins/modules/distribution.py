@@ -125,6 +125,7 @@ distribution:
 """
 
 from ansible_collections.pulpops.replication.plugins.module_utils.common import PulpModule
+from ansible_collections.pulpops.replication.plugins.module_utils.inputs import check_inputs, domain_aware
 from ansible_collections.pulpops.replication.plugins.module_utils.entity import distribution_entity, ensure
 
 SOURCES = ("repository", "repository_version", "publication")
@@ -163,7 +164,8 @@ def main():
         ),
         mutually_exclusive=[("repository", "repository_version", "publication")],
     )
-    module.run_safely(run)
+    check_inputs(module)
+    module.run_safely(domain_aware(run))
 
 
 if __name__ == "__main__":

@@ -177,6 +177,7 @@ lock_href:
 """
 
 from ansible_collections.pulpops.replication.plugins.module_utils.common import PulpModule
+from ansible_collections.pulpops.replication.plugins.module_utils.inputs import check_inputs, domain_aware
 from ansible_collections.pulpops.replication.plugins.module_utils.lock import (
     DEFAULT_LOCK_NAME,
     DomainLock,
@@ -223,12 +224,13 @@ def main():
         ),
         supports_check_mode=True,
     )
+    check_inputs(module)
     for option in ("ttl", "poll_interval"):
         if module.params[option] <= 0:
             module.fail_json(msg="%s must be greater than 0, got %s" % (option, module.params[option]))
     if module.params["timeout"] < 0:
         module.fail_json(msg="timeout must be 0 or more seconds, got %s" % module.params["timeout"])
-    module.run_safely(run)
+    module.run_safely(domain_aware(run))
 
 
 if __name__ == "__main__":

@@ -139,6 +139,7 @@ import json
 
 from ansible_collections.pulpops.replication.plugins.module_utils.audit import Auditor, junit, table
 from ansible_collections.pulpops.replication.plugins.module_utils.common import PulpModule
+from ansible_collections.pulpops.replication.plugins.module_utils.inputs import check_inputs, domain_aware
 from ansible_collections.pulpops.replication.plugins.module_utils.client import PulpError
 from ansible_collections.pulpops.replication.plugins.module_utils.replication import upstream_client
 
@@ -185,7 +186,9 @@ def main():
             fail_on_difference=dict(type="bool", default=False),
         ),
     )
-    module.run_safely(run)
+    check_inputs(module, positive=("parallel",), files=("upstream_ca_cert", "upstream_client_cert", "upstream_client_key"),
+                 out_dirs=("report_path", "junit_path"))
+    module.run_safely(domain_aware(run))
 
 
 if __name__ == "__main__":

@@ -145,6 +145,7 @@ upstream_pulp:
 """
 
 from ansible_collections.pulpops.replication.plugins.module_utils.common import PulpModule
+from ansible_collections.pulpops.replication.plugins.module_utils.inputs import check_inputs, domain_aware
 from ansible_collections.pulpops.replication.plugins.module_utils.entity import UPSTREAM_PULP, ensure
 
 
@@ -184,7 +185,10 @@ def main():
             update_password=dict(type="str", choices=["on_create", "always"], default="on_create", no_log=False),
         ),
     )
-    module.run_safely(run)
+    check_inputs(module, positive=("download_concurrency",), urls=("base_url",),
+                 non_negative=("max_retries", "total_timeout", "connect_timeout", "sock_connect_timeout",
+                               "sock_read_timeout"))
+    module.run_safely(domain_aware(run))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,121 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, pulpops.replication contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Checks of module input that the argument_spec cannot express, made before any request.
+
+A wrong type or an impossible value fails with one line naming the option, and nothing
+is sent to a server. ``check_inputs(module, ...)`` is called by each module right after
+its PulpModule is built; ``domain_aware(func)`` turns a 404 caused by a missing
+``pulp_domain`` into an error naming the domain (the check costs a request only after a
+failure, never on the successful path).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+from ansible.module_utils.basic import _load_params
+from ansible.module_utils.six.moves.urllib.parse import urlparse
+
+from ansible_collections.pulpops.replication.plugins.module_utils.client import PulpError
+from ansible_collections.pulpops.replication.plugins.module_utils.common import client_from_params
+
+CONNECTION_FILES = ("ca_cert", "client_cert", "client_key")
+
+
+def _type_name(value):
+    return "a list" if isinstance(value, (list, tuple)) else "a dict" if isinstance(value, dict) else type(value).__name__
+
+
+def _raw_params():
+    try:
+        return _load_params()
+    except Exception:  # pylint: disable=broad-except  # pragma: no cover - only when run outside Ansible
+        return {}
+
+
+def string_type_errors(argument_spec, raw):
+    """Options of type str or path that were given a list or a dict (Ansible would make a string of it)."""
+    errors = []
+    for option, spec in sorted(argument_spec.items()):
+        value = raw.get(option)
+        if spec.get("type", "str") in ("str", "path") and isinstance(value, (list, tuple, dict)):
+            errors.append("%s must be a string, got %s" % (option, _type_name(value)))
+    return errors
+
+
+def url_error(option, value):
+    """None when ``value`` is an http(s) URL with a host, else the message."""
+    if value is None:
+        return None
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        return "%s must be an http:// or https:// URL such as https://pulp.example.com, got %r" % (option, value)
+    return None
+
+
+def input_errors(params, argument_spec, raw=None, positive=(), non_negative=(), urls=(), files=(), out_dirs=()):
+    """Every problem with the given parameters, as one-line messages naming the option."""
+    errors = string_type_errors(argument_spec, raw or {})
+    if errors:
+        return errors
+    for option in positive:
+        if params.get(option) is not None and params[option] <= 0:
+            errors.append("%s must be greater than 0, got %s" % (option, params[option]))
+    for option in non_negative:
+        if params.get(option) is not None and params[option] < 0:
+            errors.append("%s must be 0 or more, got %s" % (option, params[option]))
+    for option in ("pulp_url",) + tuple(urls):
+        message = url_error(option, params.get(option))
+        if message:
+            errors.append(message)
+    for option in CONNECTION_FILES + tuple(files):
+        if params.get(option) and not os.path.isfile(params[option]):
+            errors.append("%s: no such file %r" % (option, params[option]))
+    for option in out_dirs:
+        if params.get(option):
+            directory = os.path.dirname(os.path.abspath(params[option]))
+            if not os.path.isdir(directory):
+                errors.append("%s: directory %r does not exist" % (option, directory))
+    return errors
+
+
+def check_inputs(module, positive=(), non_negative=(), urls=(), files=(), out_dirs=()):
+    """Fail the module (one line, naming the option) when an input is of a wrong type or impossible."""
+    errors = input_errors(module.params, module.argument_spec, raw=_raw_params(),
+                          positive=("request_timeout",) + tuple(positive), non_negative=non_negative,
+                          urls=urls, files=files, out_dirs=out_dirs)
+    if errors:
+        module.fail_json(msg="; ".join(errors))
+
+
+def domain_aware(func):
+    """Wrap a module's run(module): a failure in a pulp_domain that does not exist names the domain."""
+    def wrapper(module):
+        try:
+            return func(module)
+        except PulpError:
+            missing = missing_domain(module.params)
+            if missing:
+                raise PulpError(missing)
+            raise
+    return wrapper
+
+
+def missing_domain(params):
+    """A message when params['pulp_domain'] does not exist on a server with domains enabled, else None."""
+    domain = params.get("pulp_domain") or "default"
+    if domain == "default":
+        return None
+    try:
+        root = client_from_params(dict(params, pulp_domain="default"))
+        if not root.domain_enabled:
+            return None
+        found = root.get("domains/", params={"name": domain, "limit": 1})
+    except PulpError:
+        return None
+    if found.get("count"):
+        return None
+    return "pulp_domain: no domain %r on %s; create it first or fix pulp_domain" % (domain, params.get("pulp_url"))
