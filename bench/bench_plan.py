@@ -9,45 +9,26 @@ Prints figures, asserts nothing:
 
 Seeding uses the lab's seeder (tests/lab/pulplab seed) and is reused when the domain already
 holds the distributions. With PULPLAB_WORKERS=1 seeding 1,000 takes a while: see --count.
+Run it on the bench lab (bench/benchlab.env), whose domain bench1000 holds 1,000 distributions:
 
-  .venv/bin/python bench/bench_plan.py [--count 1000] [--domain bench-plan] [--overhead-count 50]
+  .venv/bin/python bench/bench_plan.py --lab-env bench/benchlab.env --domain bench1000 \
+      [--count 1000] [--overhead-count 50] [--no-ansible]
 """
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, REPO)
+sys.path.insert(0, HERE)
 
-import tests.conftest  # noqa: E402,F401 pylint: disable=unused-import
-from tests.integration.conftest import PULPLAB, Lab  # noqa: E402
+import benchlab  # noqa: E402 pylint: disable=wrong-import-position
+from tests.integration.harness import run_play  # noqa: E402 pylint: disable=wrong-import-position
 
 from ansible_collections.pulpops.replication.plugins.module_utils import replication  # noqa: E402
-
-
-def lab_env():
-    out = subprocess.run([sys.executable, PULPLAB, "env"], check=True, stdout=subprocess.PIPE, text=True).stdout
-    return Lab(dict(line.replace("export ", "", 1).split("=", 1) for line in out.splitlines() if "=" in line))
-
-
-def ensure_domain(lab, side, name):
-    root = lab.client(side)
-    if not root.find("domains/", name=name):
-        lab.create_domain(side, name)
-
-
-def ensure_seeded(lab, domain, count, prefix):
-    """Seed the upstream domain up to ``count`` distributions named PREFIX0001...; reuse what exists."""
-    up = lab.client("upstream", domain)
-    have = up.get("distributions/file/file/", params={"limit": 1, "name__startswith": prefix})["count"]
-    if have < count:
-        started = time.time()
-        lab.seed(domain, count - have, prefix, start=have + 1)
-        print("seeded %d upstream distributions in %.1f s" % (count - have, time.time() - started))
 
 
 def ensure_upstream_pulp(lab, domain, name):
@@ -87,14 +68,18 @@ def main():
     parser.add_argument("--count", type=int, default=1000, help="upstream distributions to plan for (default 1000)")
     parser.add_argument("--domain", default="bench-plan", help="domain on both servers (reused when seeded)")
     parser.add_argument("--prefix", default="b-")
+    parser.add_argument("--no-ansible", action="store_true",
+                        help="skip the third no-change run, the replicate module through ansible-playbook")
+    benchlab.add_lab_argument(parser)
     parser.add_argument("--overhead-count", type=int, default=50,
                         help="distributions replicated for the overhead ratio (0 skips it); a no-change"
                              " replication costs the server about 0.5 s per distribution")
     args = parser.parse_args()
-    lab = lab_env()
+    lab = benchlab.lab_from_args(args)
+    benchlab.header("pulpops.replication plan benchmark", lab)
     for side in ("upstream", "downstream"):
-        ensure_domain(lab, side, args.domain)
-    ensure_seeded(lab, args.domain, args.count, args.prefix)
+        benchlab.ensure_domain(lab, side, args.domain)
+    benchlab.ensure_seeded(lab, args.domain, args.count, args.prefix)
     name = "bench-" + args.domain
     ensure_upstream_pulp(lab, args.domain, name)
 
@@ -105,8 +90,8 @@ def main():
     if args.overhead_count:
         odomain = "%s-o%d" % (args.domain, args.overhead_count)
         for side in ("upstream", "downstream"):
-            ensure_domain(lab, side, odomain)
-        ensure_seeded(lab, odomain, args.overhead_count, args.prefix)
+            benchlab.ensure_domain(lab, side, odomain)
+        benchlab.ensure_seeded(lab, odomain, args.overhead_count, args.prefix)
         oname = "bench-" + odomain
         upstream_pulp = ensure_upstream_pulp(lab, odomain, oname)
         down = lab.client("downstream", odomain)
@@ -123,11 +108,23 @@ def main():
         started = time.time()
         result = replication.run(down, params(lab, odomain, oname))
         module = time.time() - started
-        print("no-change replication of %d distributions: bare POST+wait %.2f s, module %.2f s "
-              "(plan %d requests), overhead ratio %.3f; module changed=%s"
+        print("no-change replication of %d distributions: bare POST+wait %.2f s, module code %.2f s "
+              "(%d downstream requests), ratio %.3f; changed=%s"
               % (args.overhead_count, bare, module, down.request_count, module / bare if bare else float("nan"),
                  result["changed"]))
-
+        if not args.no_ansible:
+            task = {"pulpops.replication.replicate": dict(lab.connection(odomain), **{
+                "upstream": oname, "upstream_username": lab.username, "upstream_password": lab.password,
+                "timeout": 7200})}
+            started = time.time()
+            play = run_play([task])
+            playbook = time.time() - started
+            outcome = play.results[0] if play.results else {}
+            print("no-change replication of %d distributions: replicate module via ansible-playbook %.2f s "
+                  "(rc %s, failed=%s), ratio to bare %.3f"
+                  % (args.overhead_count, playbook, play.rc, outcome.get("failed", False),
+                     playbook / bare if bare else float("nan")))
+    benchlab.footer()
 
 if __name__ == "__main__":
     main()

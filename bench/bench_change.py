@@ -1,0 +1,126 @@
+"""Benchmark (issue 8): a replication that must change things, the replica role against a bare replicate.
+
+Prints figures, asserts nothing. One upstream domain (default chg-1) with COUNT distributions
+feeds two downstream domains: DOMAIN-role (replicated by the replica role through
+ansible-playbook, harness.run_role) and DOMAIN-bare (a bare POST replicate/ + task-group
+wait, harness.bare_replicate). Both are first brought up to date (figures printed as setup).
+Then, per round, CHANGED of the upstream distributions get new content (`pulplab seed
+--start K --count CHANGED`: a new file upload, a new publication, the distribution repointed)
+and both downstream domains replicate that same change, one after the other (the order
+alternates between rounds). Printed: seconds of each, the ratio role / bare (target at most
+1.25), the role's phase seconds and whether each side ends up serving the new content.
+
+  .venv/bin/python bench/bench_change.py --lab-env bench/benchlab.env [--domain chg-1] [--count 50] \\
+      [--changed 10] [--rounds 1]
+"""
+
+import argparse
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+
+import benchlab  # noqa: E402 pylint: disable=wrong-import-position
+from tests.integration.harness import bare_replicate, changed_tasks, role_vars, run_role  # noqa: E402
+
+from ansible_collections.pulpops.replication.plugins.module_utils.audit import Auditor  # noqa: E402
+
+
+def ensure_bare_upstream_pulp(lab, down, upstream_domain, name):
+    existing = down.find("upstream-pulps/", name=name)
+    if existing:
+        return existing
+    return down.post("upstream-pulps/", {"name": name, "base_url": lab.upstream_url, "api_root": "/pulp/",
+                                         "domain": upstream_domain, "username": lab.username,
+                                         "password": lab.password, "policy": "labeled"})
+
+
+def exactness(lab, upstream_domain, down, name):
+    """'exact' or the audit's difference counts, for a downstream domain after a run."""
+    server = down.find("upstream-pulps/", name=name)
+    report = Auditor(down, lab.client("upstream", upstream_domain), server, check_content=True).run()
+    if report["exact"]:
+        return "exact (%d distributions)" % report["distributions"]
+    return "NOT exact: " + ", ".join("%s %d" % (k, v) for k, v in sorted(report["summary"].items()) if v)
+
+
+def run_bare(down, server):
+    started = time.time()
+    tasks = bare_replicate(down, server["pulp_href"], timeout=7200)
+    seconds = time.time() - started
+    failed = [t for t in tasks if t.get("state") == "failed"]
+    return seconds, "%d tasks, %d failed" % (len(tasks), len(failed))
+
+
+def run_the_role(variables):
+    started = time.time()
+    outcome = run_role(variables, timeout=7200)
+    seconds = time.time() - started
+    result = outcome.get("replica_result") or {}
+    phases = result.get("phases") or {}
+    detail = "failed=%s%s, changed tasks %s, partial_q_select %s, phases %s" % (
+        outcome["failed"], (" (%s: %s)" % (outcome.get("task"), outcome.get("msg"))) if outcome["failed"] else "",
+        changed_tasks(outcome.get("output") or ""), "set" if result.get("partial_q_select") else "none",
+        ", ".join("%s %.1f" % (k, v) for k, v in phases.items() if isinstance(v, (int, float))) or phases)
+    return seconds, detail
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
+    parser.add_argument("--domain", default="chg-1", help="upstream domain (downstream: DOMAIN-role, DOMAIN-bare)")
+    parser.add_argument("--count", type=int, default=50)
+    parser.add_argument("--changed", type=int, default=10, help="distributions given new content per round")
+    parser.add_argument("--prefix", default="c-")
+    parser.add_argument("--rounds", type=int, default=1)
+    benchlab.add_lab_argument(parser)
+    args = parser.parse_args()
+    lab = benchlab.lab_from_args(args)
+    benchlab.header("pulpops.replication change benchmark", lab)
+    role_domain, bare_domain = args.domain + "-role", args.domain + "-bare"
+    benchlab.ensure_domain(lab, "upstream", args.domain)
+    benchlab.ensure_domain(lab, "downstream", role_domain)
+    benchlab.ensure_domain(lab, "downstream", bare_domain)
+    benchlab.ensure_seeded(lab, args.domain, args.count, args.prefix)
+
+    role_name, bare_name = "benchchg-%s-role" % args.domain, "benchchg-%s-bare" % args.domain
+    variables = role_vars(lab, role_domain, role_name, upstream_domain=args.domain, replica_wait_timeout=7200,
+                          replica_lock_timeout=7200)
+    down_bare = lab.client("downstream", bare_domain, timeout=300)
+    server = ensure_bare_upstream_pulp(lab, down_bare, args.domain, bare_name)
+
+    seconds, detail = run_bare(down_bare, server)
+    print("setup: bare replication of %s into %s: %.1f s (%s)" % (args.domain, bare_domain, seconds, detail))
+    seconds, detail = run_the_role(variables)
+    print("setup: role replication of %s into %s: %.1f s (%s)" % (args.domain, role_domain, seconds, detail))
+
+    down_role = lab.client("downstream", role_domain, timeout=300)
+    for round_no in range(args.rounds):
+        start = 1 + (round_no * args.changed) % args.count
+        started = time.time()
+        benchlab.pulplab("seed", "--server", "upstream", "--domain", args.domain, "--count", args.changed,
+                         "--prefix", args.prefix, "--start", start)
+        print("round %d: new content in %s%04d..%s%04d (%d of %d): %.1f s"
+              % (round_no + 1, args.prefix, start, args.prefix, start + args.changed - 1, args.changed, args.count,
+                 time.time() - started))
+        order = ["bare", "role"] if round_no % 2 == 0 else ["role", "bare"]
+        figures = {}
+        for side in order:
+            if side == "bare":
+                figures[side] = run_bare(down_bare, server)
+            else:
+                figures[side] = run_the_role(variables)
+            print("round %d: %s: %.2f s (%s)" % (round_no + 1, side, figures[side][0], figures[side][1]))
+        bare, role = figures["bare"][0], figures["role"][0]
+        print("round %d: role %.2f s / bare %.2f s = ratio %.3f (target <= 1.25); order %s"
+              % (round_no + 1, role, bare, role / bare if bare else float("nan"), " then ".join(order)))
+        print("round %d: after the runs: bare domain %s; role domain %s"
+              % (round_no + 1, exactness(lab, args.domain, down_bare, bare_name),
+                 exactness(lab, args.domain, down_role, role_name)))
+    benchlab.footer()
+
+
+if __name__ == "__main__":
+    main()

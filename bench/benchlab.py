@@ -1,0 +1,98 @@
+"""Helpers shared by the bench scripts: which lab to use, and the figures every script prints.
+
+The scale benchmarks run on a SEPARATE lab (bench/benchlab.env: /work/benchlab, ports 258xx,
+PostgreSQL 55460, two tasking workers per server) so that the shared lab (.lab, ports 248xx)
+stays usable for tests. A script given ``--lab-env bench/benchlab.env`` (or started with those
+PULPLAB_* variables exported) talks to that lab; ``tests/lab/pulplab`` reads the same variables.
+"""
+
+import os
+import resource
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)
+
+import tests.conftest  # noqa: E402,F401 pylint: disable=unused-import,wrong-import-position
+from tests.integration.conftest import PULPLAB, Lab  # noqa: E402 pylint: disable=wrong-import-position
+
+ENV_FILE = os.path.join(HERE, "benchlab.env")
+
+
+def read_env_file(path):
+    """KEY=VALUE lines of an env file (comments and blank lines ignored)."""
+    values = {}
+    with open(path) as handle:
+        for line in handle:
+            line = line.strip()
+            if not line or line.startswith("#") or "=" not in line:
+                continue
+            key, value = line.replace("export ", "", 1).split("=", 1)
+            values[key.strip()] = value.strip().strip('"').strip("'")
+    return values
+
+
+def add_lab_argument(parser):
+    parser.add_argument("--lab-env", default=None, metavar="FILE",
+                        help="PULPLAB_* settings of the lab to use (e.g. bench/benchlab.env); without it the"
+                             " PULPLAB_* variables of the environment decide (default: the shared lab)")
+
+
+def lab_from_args(args):
+    """The Lab of ``--lab-env`` (its variables are exported to this process and to pulplab)."""
+    if getattr(args, "lab_env", None):
+        os.environ.update(read_env_file(args.lab_env))
+    out = subprocess.run([sys.executable, PULPLAB, "env"], check=True, stdout=subprocess.PIPE, text=True).stdout
+    env = {}
+    for line in out.splitlines():
+        key, sep, value = line.replace("export ", "", 1).partition("=")
+        if sep:
+            env[key] = value
+    return Lab(env)
+
+
+def pulplab(*argv):
+    """Run tests/lab/pulplab with this process's PULPLAB_* environment; return its stdout."""
+    return subprocess.run([sys.executable, PULPLAB] + [str(a) for a in argv], check=True,
+                          stdout=subprocess.PIPE, text=True).stdout
+
+
+def ensure_domain(lab, side, name):
+    if not lab.client(side).find("domains/", name=name):
+        lab.create_domain(side, name)
+
+
+def count_distributions(client, prefix=None):
+    params = {"limit": 1}
+    if prefix:
+        params["name__startswith"] = prefix
+    return client.get("distributions/file/file/", params=params)["count"]
+
+
+def ensure_seeded(lab, domain, count, prefix):
+    """Seed the upstream domain up to ``count`` distributions PREFIX0001...; reuse what exists."""
+    have = count_distributions(lab.client("upstream", domain), prefix)
+    if have < count:
+        started = time.time()
+        lab.seed(domain, count - have, prefix, start=have + 1)
+        print("seeded %d upstream distributions in %s: %.1f s" % (count - have, domain, time.time() - started))
+
+
+def maxrss_mib(who=resource.RUSAGE_SELF):
+    """Peak resident set size (MiB) of this process (or of its finished children)."""
+    return resource.getrusage(who).ru_maxrss / 1024.0
+
+
+def header(title, lab):
+    load = " ".join("%.2f" % v for v in os.getloadavg())
+    print("%s (%s, %d CPU, load average %s)" % (title, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                                                os.cpu_count() or 0, load))
+    print("lab: upstream %s, downstream %s (%s)" % (lab.upstream_url, lab.downstream_url, lab.dir))
+
+
+def footer():
+    print("load average at the end (1/5/15 min): %s" % " ".join("%.2f" % v for v in os.getloadavg()))
