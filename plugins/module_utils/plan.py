@@ -761,13 +761,14 @@ def record_decision(record, server, entries, plan, tag=None, neighbours=None, pa
                     request_q_select=None):
     """Compare the current state with the record of the last verified replication.
 
-    Returns {unchanged, reasons, changed, partial_q_select}: ``unchanged`` only when every
+    Returns {unchanged, reasons, changed, partial_q_select, resync}: ``unchanged`` only when every
     in-scope distribution is provably as recorded (upstream and downstream) and the plan
     changes nothing; otherwise ``reasons`` says why. ``partial_q_select`` is a per-request
     filter naming just the changed distributions, when replicating those alone is safe.
-    When in doubt, this says: replicate everything.
+    ``resync``: changed distributions whose downstream repository must be created again while
+    their upstream content is as recorded. When in doubt, this says: replicate everything.
     """
-    decision = {"unchanged": False, "reasons": [], "changed": [], "partial_q_select": None}
+    decision = {"unchanged": False, "reasons": [], "changed": [], "partial_q_select": None, "resync": []}
     reasons = decision["reasons"]
     if record is None:
         reasons.append("no record of a verified replication of this UpstreamPulp in the domain")
@@ -800,6 +801,10 @@ def record_decision(record, server, entries, plan, tag=None, neighbours=None, pa
     if changed:
         reasons.append("%s changed since the record" % _names(changed))
     decision["changed"] = sorted(added + changed)
+    # A repository recreated downstream while its upstream content stayed the same is never synced
+    # by the server (requires_syncing looks at the upstream only): those need a forced resync.
+    recreated = set(((plan.get("create") or {}).get("repositories")) or [])
+    decision["resync"] = sorted(n for n in changed if n in recreated and recorded[n][0] == entries[n][0])
     decision["unchanged"] = not reasons
     blocking = [k for k in ("delete", "rename") if plan.get(k)] + \
         [k for k in ("conflicts", "cycles", "reconcile", "adopt", "failures") if plan.get(k)]

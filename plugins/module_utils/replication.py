@@ -383,7 +383,7 @@ def run(client, params, check_mode=False, upstream=None):
         decision, entries = replication.decide(plan, others, tag=params.get("record_tag"))
         result["plan"]["partial_q_select"] = decision["partial_q_select"]
         result["plan"]["record"] = {"unchanged": decision["unchanged"], "reasons": decision["reasons"],
-                                    "changed": decision["changed"]}
+                                    "changed": decision["changed"], "resync": decision["resync"]}
         result["unchanged_since_record"] = decision["unchanged"]
         result["fingerprints"] = dict((name, entry[0]) for name, entry in entries.items())
         if decision["unchanged"]:
@@ -418,7 +418,7 @@ def run(client, params, check_mode=False, upstream=None):
         # What the upstream served before the POST: mode=record later checks that it still does.
         result["fingerprints"] = dict((name, entry[0]) for name, entry in replication.entries().items())
     result["applied"] = replication.apply_steps(steps, timeout=timeout, poll_interval=poll)
-    if params.get("force_resync") and replication.upstream_pulp:
+    if (params.get("force_resync") or (decision is not None and decision["resync"])) and replication.upstream_pulp:
         replication.force_resync()
         result["forced_resync"] = True
     q = plan.get("q_select", params.get("q_select"))

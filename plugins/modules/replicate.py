@@ -103,6 +103,9 @@ options:
       - When only some distributions changed, nothing must be deleted or renamed and the server
         is pulpcore >= 3.113, replicate just those with a per-request q_select
         (C(plan.partial_q_select)). Otherwise replicate in full. When in doubt, it replicates.
+      - A downstream repository deleted by hand while its upstream content stayed the same is
+        never synced again by the server on its own; such a run also forces a resync (as
+        O(force_resync)) of the distributions it replicates.
       - Ignored with O(force_resync).
     type: bool
     default: false
