@@ -17,7 +17,11 @@ __metaclass__ = type
 import os
 
 from ansible.module_utils.basic import _load_params
-from ansible.module_utils.six.moves.urllib.parse import urlparse
+
+try:
+    from urllib.parse import urlparse
+except ImportError:  # pragma: no cover - Python 2 is not supported, sanity imports it
+    from urlparse import urlparse  # type: ignore
 
 from ansible_collections.pulpops.replication.plugins.module_utils.client import PulpError
 from ansible_collections.pulpops.replication.plugins.module_utils.common import client_from_params
