@@ -129,6 +129,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+created:
+  description: True when this run created the UpstreamPulp (or, in check mode, would create it).
+  returned: success
+  type: bool
 upstream_pulp:
   description:
     - The UpstreamPulp as the server shows it after the run (in check mode, as it would be);
@@ -154,7 +158,8 @@ def run(module):
     wanted = dict((field.name, params[field.option]) for field in UPSTREAM_PULP.fields if field.name != "name")
     outcome = ensure(module, UPSTREAM_PULP, params["name"], wanted, state=params["state"],
                      update_secrets=params["update_password"])
-    result = {"changed": outcome["changed"], "upstream_pulp": outcome["after"] or {}}
+    result = {"changed": outcome["changed"], "upstream_pulp": outcome["after"] or {},
+              "created": outcome["before"] is None and outcome["after"] is not None}
     if module._diff:
         result["diff"] = outcome["diff"]
     return result
