@@ -50,7 +50,7 @@ def load():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--count", type=int, default=50)
     parser.add_argument("--serve", choices=("publication", "repository"), default="publication")
     parser.add_argument("--domain", default=None, help="upstream domain (default nochg-bench<count>)")
@@ -106,8 +106,8 @@ def main():
         tasks = bare_replicate(down, server["pulp_href"], timeout=7200)
         bare.append(time.time() - started)
         failed = [t for t in tasks if t["state"] != "completed"]
-        print("%-34s %7.1f s  (%d tasks, %d not completed)" % ("bare no-change #%d" % (index + 1), bare[-1], len(tasks),
-                                                             len(failed)))
+        label = "bare no-change #%d" % (index + 1)
+        print("%-34s %7.1f s  (%d tasks, %d not completed)" % (label, bare[-1], len(tasks), len(failed)))
     role("role after the bare run (records)")
     skips = []
     for index in range(args.repeat):

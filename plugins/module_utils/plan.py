@@ -654,7 +654,6 @@ def simulate(upstream, downstream, server, label, request_q_select=None, types=(
     return domain.snapshot(), outcome
 
 
-
 # ------------------------------------------------------------------ the replication record
 RECORD_KIND = "pulpops.replication/replication-record"
 RECORD_VERSION = 1
@@ -746,13 +745,13 @@ def record_problems(server, entries):
     problems = []
     unknown = sorted(name for name, entry in entries.items() if entry[0] is None)
     if unknown:
-        problems.append("the upstream content of %s cannot be fingerprinted" % _names(unknown))
+        problems.append("the upstream content of %s cannot be fingerprinted" % names_text(unknown))
     if not server.get("last_replication"):
         problems.append("the UpstreamPulp has never completed a replication")
     return problems
 
 
-def _names(names, limit=5):
+def names_text(names, limit=5):
     shown = ", ".join("'%s'" % n for n in names[:limit])
     return shown + (" and %d more" % (len(names) - limit) if len(names) > limit else "")
 
@@ -795,11 +794,11 @@ def record_decision(record, server, entries, plan, tag=None, neighbours=None, pa
     added = sorted(set(entries) - set(recorded))
     changed = sorted(n for n in entries if n in recorded and (entries[n][0] is None or list(recorded[n]) != list(entries[n])))
     if removed:
-        reasons.append("upstream no longer has %s" % _names(removed))
+        reasons.append("upstream no longer has %s" % names_text(removed))
     if added:
-        reasons.append("upstream has new %s" % _names(added))
+        reasons.append("upstream has new %s" % names_text(added))
     if changed:
-        reasons.append("%s changed since the record" % _names(changed))
+        reasons.append("%s changed since the record" % names_text(changed))
     decision["changed"] = sorted(added + changed)
     # A repository recreated downstream while its upstream content stayed the same is never synced
     # by the server (requires_syncing looks at the upstream only): those need a forced resync.
@@ -827,8 +826,8 @@ def _plan_names(value):
         for kind, items in sorted(value.items()):
             listed = sorted(items) if isinstance(items, dict) else items
             names.extend("%s %s" % (SINGULAR.get(kind, kind), i if not isinstance(i, dict) else i.get("to")) for i in listed)
-        return _names(names, 3)
-    return _names([str(v) for v in value], 3)
+        return names_text(names, 3)
+    return names_text([str(v) for v in value], 3)
 
 
 def serving_problems(upstream, downstream, label_key, pk):

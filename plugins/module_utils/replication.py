@@ -478,7 +478,7 @@ def record_run(replication, plan, others, params, check_mode):
         current = dict((name, entry[0]) for name, entry in entries.items())
         moved = sorted(n for n in set(given) | set(current) if given.get(n) != current.get(n))
         if moved:
-            problems.append("upstream changed since the replication read it: %s" % planmod._names(moved))
+            problems.append("upstream changed since the replication read it: %s" % planmod.names_text(moved))
     result = {"changed": False, "record_written": False, "record_problems": problems,
               "record_name": planmod.record_name(server["pk"]) if server["pk"] else None,
               "plan": public_plan(plan), "neighbours": others, "failed_tasks": [], "conflicts": plan["conflicts"],
