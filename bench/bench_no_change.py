@@ -2,11 +2,12 @@
 """Benchmark: a no-change replication, bare (POST replicate/ and wait) against the replica role.
 
 Prints seconds side by side, asserts nothing. One run, in this order, on the same data:
-  1. the role once (first replication, or a rerun: it leaves a verified record);
-  2. bare no-change runs: POST {upstream}replicate/ and wait for the task group, as an operator
-     without this collection would (each one moves last_replication, which a record holds);
-  3. the role once more (it replicates, as the bare run changed last_replication, and records);
-  4. role no-change runs: the whole ansible-playbook run of the role, wall time (it skips).
+  1. the role once (first replication, or a rerun after an earlier bench's bare run: it
+     replicates, verifies and leaves a record);
+  2. role no-change runs: the whole ansible-playbook run of the role, wall time (it skips);
+  3. bare no-change runs: POST {upstream}replicate/ and wait for the task group, as an operator
+     without this collection would (each one moves last_replication, so the next bench's first
+     role run replicates again).
 
 Seeding uses the lab's seeder and is reused when the upstream domain already holds the
 distributions. Do not seed 1,000 on the shared lab: point PULPLAB_* at a separate lab
@@ -95,10 +96,15 @@ def main():
             print(outcome["output"][-3000:])
             sys.exit(1)
         state = "skipped" if result.get("skipped_reason") else "replicated"
-        print("%-34s %7.1f s  (%s; phases %s)" % (label, seconds, state, result.get("phases")))
+        print("%-34s %7.1f s  (%s; load %s; phases %s)" % (label, seconds, state, load(), result.get("phases")))
         return seconds, state
 
     role("role, first run (records)")
+    skips = []
+    for index in range(args.repeat):
+        seconds, state = role("role no-change #%d" % (index + 1))
+        if state == "skipped":
+            skips.append(seconds)
     server = down.find("upstream-pulps/", name=name)
     bare = []
     for index in range(args.bare_repeat):
@@ -107,13 +113,7 @@ def main():
         bare.append(time.time() - started)
         failed = [t for t in tasks if t["state"] != "completed"]
         label = "bare no-change #%d" % (index + 1)
-        print("%-34s %7.1f s  (%d tasks, %d not completed)" % (label, bare[-1], len(tasks), len(failed)))
-    role("role after the bare run (records)")
-    skips = []
-    for index in range(args.repeat):
-        seconds, state = role("role no-change #%d" % (index + 1))
-        if state == "skipped":
-            skips.append(seconds)
+        print("%-34s %7.1f s  (%d tasks, %d not completed; load %s)" % (label, bare[-1], len(tasks), len(failed), load()))
     bare_median = statistics.median(bare)
     print("")
     print("%-10s %-8s %-12s %-12s %s" % ("count", "serve", "bare (s)", "role (s)", "role / bare"))
