@@ -30,7 +30,7 @@ import pytest
 import requests
 import yaml
 
-from tests.conftest import COLLECTIONS, REPO
+from tests.conftest import COLLECTIONS
 from tests.integration.conftest import PULPLAB, Lab
 from tests.integration.harness import (ANSIBLE_PLAYBOOK, OUTCOME, bare_replicate, make_upstream_pulp, role_vars, run_play,
                                        run_role, unique)
