@@ -29,13 +29,13 @@ from ansible_collections.pulpops.replication.plugins.module_utils import replica
 from ansible_collections.pulpops.replication.plugins.module_utils.audit import Auditor  # noqa: E402
 
 
-def ensure_upstream_pulp(lab, domain, name):
+def ensure_upstream_pulp(lab, domain, upstream_domain, name):
     down = lab.client("downstream", domain)
     existing = down.find("upstream-pulps/", name=name)
     if existing:
         return existing
     return down.post("upstream-pulps/", {"name": name, "base_url": lab.upstream_url, "api_root": "/pulp/",
-                                         "domain": domain, "username": lab.username, "password": lab.password,
+                                         "domain": upstream_domain, "username": lab.username, "password": lab.password,
                                          "policy": "labeled"})
 
 
@@ -60,9 +60,9 @@ class CountingGet(object):
         return response.status_code, response.content
 
 
-def audit(lab, domain, server, check_content, parallel):
+def audit(lab, domain, upstream_domain, server, check_content, parallel):
     down = lab.client("downstream", domain, timeout=300)
-    up = lab.client("upstream", domain, timeout=300)
+    up = lab.client("upstream", upstream_domain, timeout=300)
     fetch = CountingGet(down)
     tracemalloc.start()
     started = time.time()
@@ -83,6 +83,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--domain", default="bench1000", help="domain on both servers (default bench1000)")
     parser.add_argument("--count", type=int, default=1000, help="upstream distributions (seeded when fewer)")
+    parser.add_argument("--upstream-domain", default=None,
+                        help="the upstream domain when it differs from the downstream's (default: --domain)")
     parser.add_argument("--prefix", default="b-")
     parser.add_argument("--upstream-name", default=None, help="UpstreamPulp name (default bench-DOMAIN)")
     parser.add_argument("--parallel", type=int, default=8, help="the audit's parallel content checks (module default 8)")
@@ -91,11 +93,12 @@ def main():
     args = parser.parse_args()
     lab = benchlab.lab_from_args(args)
     benchlab.header("pulpops.replication audit benchmark", lab)
-    for side in ("upstream", "downstream"):
-        benchlab.ensure_domain(lab, side, args.domain)
-    benchlab.ensure_seeded(lab, args.domain, args.count, args.prefix)
+    updomain = args.upstream_domain or args.domain
+    benchlab.ensure_domain(lab, "upstream", updomain)
+    benchlab.ensure_domain(lab, "downstream", args.domain)
+    benchlab.ensure_seeded(lab, updomain, args.count, args.prefix)
     name = args.upstream_name or "bench-" + args.domain
-    server = ensure_upstream_pulp(lab, args.domain, name)
+    server = ensure_upstream_pulp(lab, args.domain, updomain, name)
 
     down = lab.client("downstream", args.domain, timeout=300)
     have = benchlab.count_distributions(down, args.prefix)
@@ -111,9 +114,9 @@ def main():
     else:
         print("downstream domain %s already holds %d distributions: replication reused" % (args.domain, have))
 
-    audit(lab, args.domain, server, True, args.parallel)
+    audit(lab, args.domain, updomain, server, True, args.parallel)
     if not args.no_names_only:
-        audit(lab, args.domain, server, False, args.parallel)
+        audit(lab, args.domain, updomain, server, False, args.parallel)
     benchlab.footer()
 
 

@@ -126,5 +126,6 @@ def main():
                      playbook / bare if bare else float("nan")))
     benchlab.footer()
 
+
 if __name__ == "__main__":
     main()

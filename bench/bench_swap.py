@@ -66,9 +66,10 @@ def watched_role(lab, domain, variables, paths):
         outcome = run_role(variables, timeout=3600)
         seconds = time.time() - started
     result = outcome.get("replica_result") or {}
-    detail = "cycles in the plan %d, reconciled %d, audit %s" % (
+    phases = result.get("phases") or {}
+    detail = "cycles in the plan %d, reconciled %d, audit %s; phases (s): %s" % (
         len((result.get("plan") or {}).get("cycles") or []), len(result.get("reconciled") or []),
-        result.get("audit"))
+        result.get("audit"), ", ".join("%s %.1f" % (k, v) for k, v in phases.items() if isinstance(v, (int, float))))
     if outcome["failed"]:
         detail += "; failed at %s: %s" % (outcome.get("task"), (outcome.get("msg") or "")[:300])
     return seconds, outcome["failed"], watch, detail
