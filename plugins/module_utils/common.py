@@ -38,6 +38,19 @@ def connection_argument_spec():
     )
 
 
+def upstream_read_argument_spec():
+    """The options a module uses to read the upstream (plan, audit): credentials and TLS."""
+    return dict(
+        upstream=dict(type="str", required=True),
+        upstream_username=dict(type="str"),
+        upstream_password=dict(type="str", no_log=True),
+        upstream_validate_certs=dict(type="bool", default=True),
+        upstream_ca_cert=dict(type="path"),
+        upstream_client_cert=dict(type="path"),
+        upstream_client_key=dict(type="path", no_log=False),
+    )
+
+
 def client_from_params(params, prefix=""):
     """A PulpClient from module parameters (``prefix`` selects e.g. the upstream_* set)."""
     return PulpClient(

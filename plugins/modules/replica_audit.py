@@ -138,7 +138,7 @@ junit_path:
 import json
 
 from ansible_collections.pulpops.replication.plugins.module_utils.audit import Auditor, junit, table
-from ansible_collections.pulpops.replication.plugins.module_utils.common import PulpModule
+from ansible_collections.pulpops.replication.plugins.module_utils.common import PulpModule, upstream_read_argument_spec
 from ansible_collections.pulpops.replication.plugins.module_utils.inputs import check_inputs, domain_aware
 from ansible_collections.pulpops.replication.plugins.module_utils.client import PulpError
 from ansible_collections.pulpops.replication.plugins.module_utils.replication import upstream_client
@@ -171,13 +171,7 @@ def run(module):
 def main():
     module = PulpModule(
         argument_spec=dict(
-            upstream=dict(type="str", required=True),
-            upstream_username=dict(type="str"),
-            upstream_password=dict(type="str", no_log=True),
-            upstream_validate_certs=dict(type="bool", default=True),
-            upstream_ca_cert=dict(type="path"),
-            upstream_client_cert=dict(type="path"),
-            upstream_client_key=dict(type="path", no_log=False),
+            upstream_read_argument_spec(),
             q_select=dict(type="str"),
             check_content=dict(type="bool", default=True),
             parallel=dict(type="int", default=8),

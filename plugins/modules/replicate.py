@@ -278,7 +278,7 @@ record_name:
   type: str
 """
 
-from ansible_collections.pulpops.replication.plugins.module_utils.common import PulpModule
+from ansible_collections.pulpops.replication.plugins.module_utils.common import PulpModule, upstream_read_argument_spec
 from ansible_collections.pulpops.replication.plugins.module_utils.inputs import check_inputs, domain_aware
 from ansible_collections.pulpops.replication.plugins.module_utils.replication import ReplicationFailed, run
 
@@ -286,13 +286,7 @@ from ansible_collections.pulpops.replication.plugins.module_utils.replication im
 def main():
     module = PulpModule(
         argument_spec=dict(
-            upstream=dict(type="str", required=True),
-            upstream_username=dict(type="str"),
-            upstream_password=dict(type="str", no_log=True),
-            upstream_validate_certs=dict(type="bool", default=True),
-            upstream_ca_cert=dict(type="path"),
-            upstream_client_cert=dict(type="path"),
-            upstream_client_key=dict(type="path", no_log=False),
+            upstream_read_argument_spec(),
             base_url=dict(type="str"),
             api_root=dict(type="str"),
             domain=dict(type="str"),

@@ -32,6 +32,39 @@ class PlayResult:
         return "PlayResult(rc=%s, results=%r)\n%s" % (self.rc, self.results, self.output[-3000:])
 
 
+def ansible_playbook(workdir, play, extra_vars=None, check=False, diff=False, verbosity=0, env=None, timeout=1800):
+    """Write ``play`` to ``workdir`` and run it with ansible-playbook on localhost; return the process."""
+    playbook = os.path.join(workdir, "play.yml")
+    with open(playbook, "w") as handle:
+        yaml.safe_dump(play, handle, sort_keys=False)
+    cmd = [ANSIBLE_PLAYBOOK, "-i", "localhost,", "-c", "local", playbook,
+           "-e", "ansible_python_interpreter=%s" % sys.executable]
+    if extra_vars:
+        vars_file = os.path.join(workdir, "vars.json")
+        with open(vars_file, "w") as handle:
+            json.dump(extra_vars, handle)
+        cmd += ["-e", "@" + vars_file]
+    if check:
+        cmd.append("--check")
+    if diff:
+        cmd.append("--diff")
+    if verbosity:
+        cmd.append("-" + "v" * verbosity)
+    run_env = dict(os.environ)
+    run_env.update({
+        "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS,
+        "ANSIBLE_ROLES_PATH": os.path.join(REPO, "roles"),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_HOST_KEY_CHECKING": "0",
+        "ANSIBLE_RETRY_FILES_ENABLED": "0",
+        "ANSIBLE_LOCAL_TEMP": os.path.join(workdir, "tmp"),
+        "ANSIBLE_DEPRECATION_WARNINGS": "0",
+    })
+    run_env.update(env or {})
+    return subprocess.run(cmd, check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=run_env,
+                          timeout=timeout, cwd=workdir)
+
+
 def run_play(tasks, check=False, diff=False, verbosity=0, extra_vars=None, env=None, ignore_errors=True,
              module_defaults=None, pre=None, timeout=1800):
     """Run ``tasks`` (module invocations as dicts) in one play; return PlayResult.
@@ -61,35 +94,7 @@ def run_play(tasks, check=False, diff=False, verbosity=0, extra_vars=None, env=N
     play = {"hosts": "localhost", "gather_facts": False, "tasks": play_tasks}
     if module_defaults:
         play["module_defaults"] = module_defaults
-    playbook = os.path.join(workdir, "play.yml")
-    with open(playbook, "w") as handle:
-        yaml.safe_dump([play], handle, sort_keys=False)
-    cmd = [ANSIBLE_PLAYBOOK, "-i", "localhost,", "-c", "local", playbook,
-           "-e", "ansible_python_interpreter=%s" % sys.executable]
-    if extra_vars:
-        vars_file = os.path.join(workdir, "vars.json")
-        with open(vars_file, "w") as handle:
-            json.dump(extra_vars, handle)
-        cmd += ["-e", "@" + vars_file]
-    if check:
-        cmd.append("--check")
-    if diff:
-        cmd.append("--diff")
-    if verbosity:
-        cmd.append("-" + "v" * verbosity)
-    run_env = dict(os.environ)
-    run_env.update({
-        "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS,
-        "ANSIBLE_ROLES_PATH": os.path.join(REPO, "roles"),
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_HOST_KEY_CHECKING": "0",
-        "ANSIBLE_RETRY_FILES_ENABLED": "0",
-        "ANSIBLE_LOCAL_TEMP": os.path.join(workdir, "tmp"),
-        "ANSIBLE_DEPRECATION_WARNINGS": "0",
-    })
-    run_env.update(env or {})
-    proc = subprocess.run(cmd, check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=run_env,
-                          timeout=timeout, cwd=workdir)
+    proc = ansible_playbook(workdir, [play], extra_vars, check, diff, verbosity, env, timeout)
     results = []
     if os.path.exists(out_file):
         with open(out_file) as handle:
@@ -163,25 +168,7 @@ def run_role(variables, check=False, diff=False, verbosity=0, timeout=1800):
                         "ansible.builtin.copy": {"dest": out_file, "mode": "0600", "content": OUTCOME}}],
         }],
     }]
-    playbook = os.path.join(workdir, "play.yml")
-    with open(playbook, "w") as handle:
-        yaml.safe_dump(play, handle, sort_keys=False)
-    vars_file = os.path.join(workdir, "vars.json")
-    with open(vars_file, "w") as handle:
-        json.dump(variables, handle)
-    cmd = [ANSIBLE_PLAYBOOK, "-i", "localhost,", "-c", "local", playbook, "-e", "@" + vars_file,
-           "-e", "ansible_python_interpreter=%s" % sys.executable]
-    if check:
-        cmd.append("--check")
-    if diff:
-        cmd.append("--diff")
-    if verbosity:
-        cmd.append("-" + "v" * verbosity)
-    run_env = dict(os.environ)
-    run_env.update({"ANSIBLE_COLLECTIONS_PATH": COLLECTIONS, "ANSIBLE_NOCOLOR": "1",
-                    "ANSIBLE_LOCAL_TEMP": os.path.join(workdir, "tmp"), "ANSIBLE_RETRY_FILES_ENABLED": "0"})
-    proc = subprocess.run(cmd, check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=run_env,
-                          timeout=timeout, cwd=workdir)
+    proc = ansible_playbook(workdir, play, variables, check, diff, verbosity, None, timeout)
     outcome = {"failed": True, "msg": "no outcome written", "replica_result": {}}
     if os.path.exists(out_file):
         with open(out_file) as handle:
