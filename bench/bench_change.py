@@ -29,15 +29,6 @@ from tests.integration.harness import bare_replicate, changed_tasks, role_vars, 
 from ansible_collections.pulpops.replication.plugins.module_utils.audit import Auditor  # noqa: E402
 
 
-def ensure_bare_upstream_pulp(lab, down, upstream_domain, name):
-    existing = down.find("upstream-pulps/", name=name)
-    if existing:
-        return existing
-    return down.post("upstream-pulps/", {"name": name, "base_url": lab.upstream_url, "api_root": "/pulp/",
-                                         "domain": upstream_domain, "username": lab.username,
-                                         "password": lab.password, "policy": "labeled"})
-
-
 def exactness(lab, upstream_domain, down, name):
     """'exact' or the audit's difference counts, for a downstream domain after a run."""
     server = down.find("upstream-pulps/", name=name)
@@ -89,7 +80,7 @@ def main():
     variables = role_vars(lab, role_domain, role_name, upstream_domain=args.domain, replica_wait_timeout=7200,
                           replica_lock_timeout=7200)
     down_bare = lab.client("downstream", bare_domain, timeout=300)
-    server = ensure_bare_upstream_pulp(lab, down_bare, args.domain, bare_name)
+    server = benchlab.ensure_bare_upstream_pulp(lab, down_bare, args.domain, bare_name)
 
     seconds, detail = run_bare(down_bare, server)
     print("setup: bare replication of %s into %s: %.1f s (%s)" % (args.domain, bare_domain, seconds, detail))

@@ -29,15 +29,6 @@ import benchlab  # noqa: E402 pylint: disable=wrong-import-position
 from tests.integration.harness import ServingWatch, bare_replicate, role_vars, run_role  # noqa: E402
 
 
-def ensure_bare_upstream_pulp(lab, down, upstream_domain, name):
-    existing = down.find("upstream-pulps/", name=name)
-    if existing:
-        return existing
-    return down.post("upstream-pulps/", {"name": name, "base_url": lab.upstream_url, "api_root": "/pulp/",
-                                         "domain": upstream_domain, "username": lab.username,
-                                         "password": lab.password, "policy": "labeled"})
-
-
 def manifest_urls(lab, domain, base_paths):
     return ["%s/pulp/content/%s/%s/PULP_MANIFEST" % (lab.downstream_content_url, domain, bp) for bp in base_paths]
 
@@ -95,7 +86,7 @@ def main():
                           replica_lock_timeout=3600)
     down_bare = lab.client("downstream", bare_domain, timeout=300)
     down_role = lab.client("downstream", role_domain, timeout=300)
-    server = ensure_bare_upstream_pulp(lab, down_bare, args.domain, bare_name)
+    server = benchlab.ensure_bare_upstream_pulp(lab, down_bare, args.domain, bare_name)
     upstream = lab.client("upstream", args.domain, timeout=300)
 
     before = served(upstream)

@@ -96,3 +96,13 @@ def header(title, lab):
 
 def footer():
     print("load average at the end (1/5/15 min): %s" % " ".join("%.2f" % v for v in os.getloadavg()))
+
+
+def ensure_bare_upstream_pulp(lab, down, upstream_domain, name):
+    """The bench's UpstreamPulp for a bare replication (policy labeled), created once and reused."""
+    existing = down.find("upstream-pulps/", name=name)
+    if existing:
+        return existing
+    return down.post("upstream-pulps/", {"name": name, "base_url": lab.upstream_url, "api_root": "/pulp/",
+                                         "domain": upstream_domain, "username": lab.username,
+                                         "password": lab.password, "policy": "labeled"})
