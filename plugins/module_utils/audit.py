@@ -52,12 +52,14 @@ class Auditor(object):
     """Compare one downstream domain with its upstream; read-only."""
 
     def __init__(self, downstream, upstream, upstream_pulp, q_select=None, check_content=True, parallel=8,
-                 http_get=None):
+                 http_get=None, content_names=None):
         self.down = downstream
         self.up = upstream
         self.server = upstream_pulp
         self.q_select = q_select if q_select is not None else upstream_pulp.get("q_select")
         self.check_content = check_content
+        # None: compare the content of every distribution; else only of these names.
+        self.content_names = None if content_names is None else frozenset(content_names)
         self.parallel = max(1, int(parallel))
         self._http_get = http_get
         self._versions = {}
@@ -121,7 +123,7 @@ class Auditor(object):
         if not serves(down):
             found.append(dict(base, kind="dangling", detail="the distribution serves no repository, version or publication"))
             return found
-        if not self.check_content:
+        if not self.content_checked(up["name"]):
             return found
         up_summary = self.summary(self.up, self.version_of(self.up, up))
         down_summary = self.summary(self.down, self.version_of(self.down, down))
@@ -185,11 +187,15 @@ class Auditor(object):
             "summary": summary,
             "checked": checked,
             "distributions": len(checked),
+            "content_checked": sum(1 for c in checked if self.content_checked(c["name"])),
             "types": common,
             "missing_plugins": lacking,
             "seconds": round(time.time() - started, 3),
             "requests": self.down.request_count + self.up.request_count,
         }
+
+    def content_checked(self, name):
+        return self.check_content and (self.content_names is None or name in self.content_names)
 
     def _outside_request_scope(self):
         # A per-request filter narrows what the upstream lists; nothing is "extra" then.

@@ -24,30 +24,8 @@ description:
   - Works for every plugin type both servers have a replicator for, not only file.
 extends_documentation_fragment:
   - pulpops.replication.connection
+  - pulpops.replication.upstream_read
 options:
-  upstream:
-    description: Name of the UpstreamPulp on the downstream (in O(pulp_domain)).
-    type: str
-    required: true
-  upstream_username:
-    description: User name on the upstream, used to read its distributions for the plan.
-    type: str
-  upstream_password:
-    description: Password of O(upstream_username). Never shown.
-    type: str
-  upstream_validate_certs:
-    description: Verify the upstream's TLS certificate when planning.
-    type: bool
-    default: true
-  upstream_ca_cert:
-    description: Path of a CA bundle for the upstream.
-    type: path
-  upstream_client_cert:
-    description: Path of a client certificate (PEM) for the upstream.
-    type: path
-  upstream_client_key:
-    description: Path of the private key of O(upstream_client_cert).
-    type: path
   base_url:
     description:
       - The upstream's base URL, used only when the UpstreamPulp does not exist yet (check mode

@@ -45,13 +45,13 @@ def version(count):
     return {"content_summary": {"present": {"file.file": {"count": count}}}}
 
 
-def auditor(up_dists, down_dists, up_objects, down_objects, up_plugins=("core", "file"), pages=None):
+def auditor(up_dists, down_dists, up_objects, down_objects, up_plugins=("core", "file"), pages=None, **options):
     up = FakeClient(dict.fromkeys(up_plugins, (3, 123, 1)), {"distributions/file/file/": up_dists,
                                                              "distributions/rpm/rpm/": [dist("r1")]}, up_objects)
     down = FakeClient({"core": (3, 123, 1), "file": (3, 123, 1)}, {"distributions/file/file/": down_dists}, down_objects)
     pages = pages or {}
     return Auditor(down, up, {"pulp_href": OWNER, "policy": "labeled"},
-                   http_get=lambda url: pages.get(url, (200, b"same")))
+                   http_get=lambda url: pages.get(url, (200, b"same")), **options)
 
 
 def test_exact_when_names_paths_and_content_agree():
@@ -93,3 +93,17 @@ def test_junit_has_a_case_per_distribution_and_fails_the_drifted_ones():
     names = {case.get("name"): case.find("failure") is not None for case in suite}
     assert names == {"a (a)": False, "b (b)": True}
     assert suite.get("failures") == "1"
+
+
+def test_content_names_narrow_the_content_checks_but_not_the_others():
+    up = [dist("changed", label=None), dist("proven", label=None), dist("gone", label=None)]
+    down = [dist("changed", version="/v/old/"), dist("proven", version="/v/old/")]
+    objects = {"/v/1/": version(2), "/v/old/": version(1)}
+    report = auditor(up, down, {"/v/1/": version(2)}, objects, content_names=["changed"]).run()
+    found = {(d["kind"], d["name"]) for d in report["differences"]}
+    # Content compared for the named one only; the missing one is reported whatever the names.
+    assert found == {("stale", "changed"), ("missing", "gone")}
+    assert report["content_checked"] == 1 and report["distributions"] == 3
+    full = auditor(up, down, {"/v/1/": version(2)}, objects).run()
+    assert ("stale", "proven") in {(d["kind"], d["name"]) for d in full["differences"]}
+    assert full["content_checked"] == 3
