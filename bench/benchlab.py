@@ -78,7 +78,8 @@ def ensure_seeded(lab, domain, count, prefix):
     have = count_distributions(lab.client("upstream", domain), prefix)
     if have < count:
         started = time.time()
-        lab.seed(domain, count - have, prefix, start=have + 1)
+        # an interrupted seed resumes: repositories that already have content keep it
+        lab.seed(domain, count, prefix, start=1, keep_content=True)
         print("seeded %d upstream distributions in %s: %.1f s" % (count - have, domain, time.time() - started))
 
 

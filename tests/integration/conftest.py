@@ -43,10 +43,11 @@ class Lab:
         })
         return name
 
-    def seed(self, domain, count=3, prefix="dist-", serve="publication", start=1, server="upstream"):
+    def seed(self, domain, count=3, prefix="dist-", serve="publication", start=1, server="upstream",
+             keep_content=False):
         """Create ``count`` published, distributed file repositories with the lab's seeder."""
         cmd = [sys.executable, PULPLAB, "seed", "--server", server, "--domain", domain, "--count", str(count),
-               "--prefix", prefix, "--serve", serve, "--start", str(start)]
+               "--prefix", prefix, "--serve", serve, "--start", str(start)] + (["--keep-content"] if keep_content else [])
         subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
 
     def connection(self, domain="default"):
