@@ -29,16 +29,6 @@ from ansible_collections.pulpops.replication.plugins.module_utils import replica
 from ansible_collections.pulpops.replication.plugins.module_utils.audit import Auditor  # noqa: E402
 
 
-def ensure_upstream_pulp(lab, domain, upstream_domain, name):
-    down = lab.client("downstream", domain)
-    existing = down.find("upstream-pulps/", name=name)
-    if existing:
-        return existing
-    return down.post("upstream-pulps/", {"name": name, "base_url": lab.upstream_url, "api_root": "/pulp/",
-                                         "domain": upstream_domain, "username": lab.username, "password": lab.password,
-                                         "policy": "labeled"})
-
-
 def replicate_params(lab, name):
     return {"upstream": name, "upstream_username": lab.username, "upstream_password": lab.password,
             "upstream_validate_certs": True, "q_select": None, "mode": "replicate", "reconcile": False,
@@ -98,7 +88,7 @@ def main():
     benchlab.ensure_domain(lab, "downstream", args.domain)
     benchlab.ensure_seeded(lab, updomain, args.count, args.prefix)
     name = args.upstream_name or "bench-" + args.domain
-    server = ensure_upstream_pulp(lab, args.domain, updomain, name)
+    server = benchlab.ensure_bare_upstream_pulp(lab, lab.client("downstream", args.domain), updomain, name)
 
     down = lab.client("downstream", args.domain, timeout=300)
     have = benchlab.count_distributions(down, args.prefix)

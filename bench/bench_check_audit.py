@@ -29,16 +29,6 @@ from ansible_collections.pulpops.replication.plugins.module_utils import replica
 from ansible_collections.pulpops.replication.plugins.module_utils.plan import summarize  # noqa: E402
 
 
-def ensure_upstream_pulp(lab, domain, name):
-    down = lab.client("downstream", domain)
-    existing = down.find("upstream-pulps/", name=name)
-    if existing:
-        return existing
-    return down.post("upstream-pulps/", {"name": name, "base_url": lab.upstream_url, "api_root": "/pulp/",
-                                         "domain": domain, "username": lab.username, "password": lab.password,
-                                         "policy": "labeled"})
-
-
 def params(lab, name, q_select):
     return {"upstream": name, "upstream_username": lab.username, "upstream_password": lab.password,
             "upstream_validate_certs": True, "q_select": q_select, "mode": "replicate", "reconcile": False,
@@ -91,7 +81,7 @@ def main():
         benchlab.ensure_domain(lab, side, args.domain)
     benchlab.ensure_seeded(lab, args.domain, args.count, args.prefix)
     name = args.upstream_name or "bench-" + args.domain
-    ensure_upstream_pulp(lab, args.domain, name)
+    benchlab.ensure_bare_upstream_pulp(lab, lab.client("downstream", args.domain), args.domain, name)
     print("downstream domain %s holds %d distributions" % (
         args.domain, benchlab.count_distributions(lab.client("downstream", args.domain), args.prefix)))
 

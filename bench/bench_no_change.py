@@ -20,34 +20,16 @@ distributions. Do not seed 1,000 on the shared lab: point PULPLAB_* at a separat
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
-sys.path.insert(0, REPO)
+sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
 
-import tests.conftest  # noqa: E402,F401 pylint: disable=unused-import
-from tests.integration.conftest import PULPLAB, Lab  # noqa: E402
+import benchlab  # noqa: E402 pylint: disable=wrong-import-position
+from benchlab import load  # noqa: E402 pylint: disable=wrong-import-position
 from tests.integration.harness import bare_replicate, role_vars, run_role  # noqa: E402
-
-
-def lab_env():
-    out = subprocess.run([sys.executable, PULPLAB, "env"], check=True, stdout=subprocess.PIPE, text=True).stdout
-    return Lab(dict(line.replace("export ", "", 1).split("=", 1) for line in out.splitlines() if "=" in line))
-
-
-def ensure_domain(lab, side, name):
-    if not lab.client(side).find("domains/", name=name):
-        lab.create_domain(side, name)
-
-
-def load():
-    try:
-        return " ".join("%.2f" % v for v in os.getloadavg())
-    except OSError:
-        return "n/a"
 
 
 def main():
@@ -60,29 +42,29 @@ def main():
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--bare-repeat", type=int, default=1)
     parser.add_argument("--no-seed", action="store_true", help="use what the upstream domain holds")
+    parser.add_argument("--upstream-name", default=None,
+                        help="UpstreamPulp to use (e.g. the one bench_audit.py replicated the domain with);"
+                             " default bench-nochg-DOWNSTREAM-PREFIX")
+    benchlab.add_lab_argument(parser)
     args = parser.parse_args()
     prefix = args.prefix if args.prefix is not None else ("pub-" if args.serve == "publication" else "repo-")
     up_domain = args.domain or "nochg-bench%d" % args.count
     down_domain = args.downstream_domain or up_domain
-    lab = lab_env()
-    ensure_domain(lab, "upstream", up_domain)
-    ensure_domain(lab, "downstream", down_domain)
-    up = lab.client("upstream", up_domain)
+    lab = benchlab.lab_from_args(args)
+    benchlab.ensure_domain(lab, "upstream", up_domain)
+    benchlab.ensure_domain(lab, "downstream", down_domain)
     scope = 'name__startswith="%s"' % prefix if prefix else None
-    have = up.get("distributions/file/file/", params={"limit": 1, "q": scope} if scope else {"limit": 1})["count"]
-    if have < args.count and not args.no_seed:
-        started = time.time()
-        lab.seed(up_domain, args.count - have, prefix, serve=args.serve, start=have + 1)
-        print("seeded %d upstream distributions in %.1f s" % (args.count - have, time.time() - started))
-        have = args.count
+    if args.no_seed:
+        have = benchlab.count_distributions(lab.client("upstream", up_domain), prefix)
+    else:
+        have = benchlab.ensure_seeded(lab, up_domain, args.count, prefix, serve=args.serve)
     down = lab.client("downstream", down_domain)
-    name = "bench-nochg-%s-%s" % (down_domain, prefix.rstrip("-") or "all")
+    name = args.upstream_name or "bench-nochg-%s-%s" % (down_domain, prefix.rstrip("-") or "all")
     variables = role_vars(lab, down_domain, name, upstream_domain=up_domain, replica_lock_timeout=1800)
     if scope:
         variables["replica_upstream"]["q_select"] = scope
 
-    print("pulpops.replication no-change benchmark (%s, %d CPU, load average %s)"
-          % (time.strftime("%Y-%m-%d %H:%M"), os.cpu_count() or 0, load()))
+    benchlab.header("pulpops.replication no-change benchmark", lab)
     print("%d upstream distributions serving a %s, upstream domain %s, downstream domain %s"
           % (have, args.serve, up_domain, down_domain))
 
@@ -122,7 +104,7 @@ def main():
         print("%-10d %-8s %-12.1f %-12.1f %.3f" % (have, args.serve[:8], bare_median, role_median, role_median / bare_median))
     else:
         print("%-10d %-8s %-12.1f %-12s %s" % (have, args.serve[:8], bare_median, "no skip", "-"))
-    print("load average at the end (1/5/15 min): %s" % load())
+    benchlab.footer()
 
 
 if __name__ == "__main__":

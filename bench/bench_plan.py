@@ -31,16 +31,6 @@ from tests.integration.harness import run_play  # noqa: E402 pylint: disable=wro
 from ansible_collections.pulpops.replication.plugins.module_utils import replication  # noqa: E402
 
 
-def ensure_upstream_pulp(lab, domain, name):
-    down = lab.client("downstream", domain)
-    existing = down.find("upstream-pulps/", name=name)
-    if existing:
-        return existing
-    return down.post("upstream-pulps/", {"name": name, "base_url": lab.upstream_url, "api_root": "/pulp/",
-                                         "domain": domain, "username": lab.username, "password": lab.password,
-                                         "policy": "labeled"})
-
-
 def params(lab, domain, name, q_select=None):
     return {"upstream": name, "upstream_username": lab.username, "upstream_password": lab.password,
             "upstream_validate_certs": True, "q_select": q_select, "mode": "replicate", "reconcile": False,
@@ -81,7 +71,7 @@ def main():
         benchlab.ensure_domain(lab, side, args.domain)
     benchlab.ensure_seeded(lab, args.domain, args.count, args.prefix)
     name = "bench-" + args.domain
-    ensure_upstream_pulp(lab, args.domain, name)
+    benchlab.ensure_bare_upstream_pulp(lab, lab.client("downstream", args.domain), args.domain, name)
 
     small = 'name__startswith="%s00"' % args.prefix  # PREFIX0001..PREFIX0099
     measure_plan(lab, args.domain, name, small, "~100")
@@ -93,7 +83,7 @@ def main():
             benchlab.ensure_domain(lab, side, odomain)
         benchlab.ensure_seeded(lab, odomain, args.overhead_count, args.prefix)
         oname = "bench-" + odomain
-        upstream_pulp = ensure_upstream_pulp(lab, odomain, oname)
+        upstream_pulp = benchlab.ensure_bare_upstream_pulp(lab, lab.client("downstream", odomain), odomain, oname)
         down = lab.client("downstream", odomain)
         started = time.time()
         replication.run(down, params(lab, odomain, oname))  # bring the downstream up to date first

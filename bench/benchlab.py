@@ -73,14 +73,19 @@ def count_distributions(client, prefix=None):
     return client.get("distributions/file/file/", params=params)["count"]
 
 
-def ensure_seeded(lab, domain, count, prefix):
-    """Seed the upstream domain up to ``count`` distributions PREFIX0001...; reuse what exists."""
+def ensure_seeded(lab, domain, count, prefix, serve="publication"):
+    """Seed the upstream domain up to ``count`` distributions PREFIX0001...; reuse what exists.
+
+    Returns how many the domain holds with that prefix.
+    """
     have = count_distributions(lab.client("upstream", domain), prefix)
     if have < count:
         started = time.time()
         # an interrupted seed resumes: repositories that already have content keep it
-        lab.seed(domain, count, prefix, start=1, keep_content=True)
+        lab.seed(domain, count, prefix, serve=serve, start=1, keep_content=True)
         print("seeded %d upstream distributions in %s: %.1f s" % (count - have, domain, time.time() - started))
+        have = count_distributions(lab.client("upstream", domain), prefix)
+    return have
 
 
 def maxrss_mib(who=resource.RUSAGE_SELF):
@@ -88,15 +93,19 @@ def maxrss_mib(who=resource.RUSAGE_SELF):
     return resource.getrusage(who).ru_maxrss / 1024.0
 
 
+def load():
+    """The load average (1/5/15 min) as text."""
+    return " ".join("%.2f" % v for v in os.getloadavg())
+
+
 def header(title, lab):
-    load = " ".join("%.2f" % v for v in os.getloadavg())
     print("%s (%s, %d CPU, load average %s)" % (title, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                                                os.cpu_count() or 0, load))
+                                                os.cpu_count() or 0, load()))
     print("lab: upstream %s, downstream %s (%s)" % (lab.upstream_url, lab.downstream_url, lab.dir))
 
 
 def footer():
-    print("load average at the end (1/5/15 min): %s" % " ".join("%.2f" % v for v in os.getloadavg()))
+    print("load average at the end (1/5/15 min): %s" % load())
 
 
 def ensure_bare_upstream_pulp(lab, down, upstream_domain, name):
