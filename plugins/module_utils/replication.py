@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import concurrent.futures
 import json
 import re
 import threading
@@ -49,13 +50,22 @@ def find_upstream_pulp(client, name):
     return client.find("upstream-pulps/", name=name)
 
 
-def read_downstream(client):
-    """Every distribution, repository and remote of the client's domain: one list per kind, paged."""
-    return planmod.downstream_snapshot(
-        client.list_all("distributions/", page_size=PAGE_SIZE),
-        client.list_all("repositories/", page_size=PAGE_SIZE),
-        client.list_all("remotes/", page_size=PAGE_SIZE),
-    )
+DOWNSTREAM_LISTS = ("distributions/", "repositories/", "remotes/")
+
+
+def read_downstream(client, upstream_read=None):
+    """Every distribution, repository and remote of the client's domain: one list per kind, paged.
+
+    The lists are read at the same time (they are independent; each costs the server a query and
+    a serialization). ``upstream_read`` (a callable) runs beside them; returns
+    (snapshot, its result).
+    """
+    client.login()  # once, before the threads share the session
+    with concurrent.futures.ThreadPoolExecutor(len(DOWNSTREAM_LISTS) + 1) as pool:
+        lists = [pool.submit(client.list_all, path, page_size=PAGE_SIZE) for path in DOWNSTREAM_LISTS]
+        other = pool.submit(upstream_read) if upstream_read is not None else None
+        snapshot = planmod.downstream_snapshot(*[future.result() for future in lists])
+        return snapshot, (other.result() if other is not None else None)
 
 
 def replicated_types(downstream, upstream):
@@ -214,8 +224,8 @@ class Replication(object):
 
     def read(self):
         self.types = replicated_types(self.client, self.upstream)
-        self.upstream_snap = read_upstream(self.upstream, self.types, self.effective_q())
-        self.before = read_downstream(self.client)
+        self.before, self.upstream_snap = read_downstream(
+            self.client, lambda: read_upstream(self.upstream, self.types, self.effective_q()))
 
     def plan(self, reconcile=False, on_foreign="ignore"):
         """The plan; with on_foreign='skip' the conflicting upstream distributions are left out."""
@@ -402,7 +412,7 @@ def run(client, params, check_mode=False, upstream=None):
             return result
         result["applied"] = replication.apply_steps(steps, timeout=params.get("timeout") or 3600,
                                                     poll_interval=params.get("poll_interval") or 2)
-        after = read_downstream(client)
+        after = read_downstream(client)[0]
         result["changes"] = planmod.changes_only(planmod.diff_snapshots(before, after))
         result["changed"] = planmod.is_change(result["changes"])
         result["diff"] = {"before": planmod.distributions_view(before), "after": planmod.distributions_view(after)}
@@ -441,7 +451,7 @@ def run(client, params, check_mode=False, upstream=None):
     if not params.get("wait", True):
         result["changed"] = True
         return result
-    after = read_downstream(client)
+    after = read_downstream(client)[0]
     changes = planmod.diff_snapshots(before, after)
     result["changes"] = planmod.changes_only(changes)
     result["unchanged"] = changes["unchanged"]

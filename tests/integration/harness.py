@@ -5,6 +5,7 @@ ansible-playbook on localhost with this checkout as ``pulpops.replication``, and
 every task's registered result (failures included), the return code and the full output.
 """
 
+import base64
 import json
 import os
 import subprocess
@@ -73,7 +74,6 @@ def run_play(tasks, check=False, diff=False, verbosity=0, extra_vars=None, env=N
     check mode, so a test sees exactly what the module returned.
     """
     workdir = tempfile.mkdtemp(prefix="play-")
-    out_file = os.path.join(workdir, "results.json")
     play_tasks = list(pre or [])
     names = []
     for index, task in enumerate(tasks):
@@ -84,21 +84,13 @@ def run_play(tasks, check=False, diff=False, verbosity=0, extra_vars=None, env=N
         task.setdefault("name", "task %d" % index)
         play_tasks.append(task)
         names.append(reg)
-    payload = "[" + ", ".join("(%s | default({'skipped_by_harness': true}))" % n for n in names) + "]"
-    play_tasks.append({
-        "name": "write results",
-        "ansible.builtin.copy": {"content": "{{ %s | to_json }}" % payload, "dest": out_file, "mode": "0600"},
-        "check_mode": False,
-        "diff": False,
-    })
+    play_tasks.append(result_task("[" + ", ".join("(%s | default({'skipped_by_harness': true}))" % n for n in names) + "]",
+                                  name="write results"))
     play = {"hosts": "localhost", "gather_facts": False, "tasks": play_tasks}
     if module_defaults:
         play["module_defaults"] = module_defaults
     proc = ansible_playbook(workdir, [play], extra_vars, check, diff, verbosity, env, timeout)
-    results = []
-    if os.path.exists(out_file):
-        with open(out_file) as handle:
-            results = json.load(handle)
+    results = read_result(proc.stdout, [])
     return PlayResult(proc.returncode, results, proc.stdout)
 
 
@@ -148,15 +140,35 @@ def role_vars(lab, domain, upstream_name, policy="labeled", **extra):
     return variables
 
 
-OUTCOME = ("{{ {'failed': role_failed | default(false), 'msg': role_msg | default(''), "
-           "'task': role_task | default(''), 'replica_result': replica_result | default({})} | to_json }}")
+OUTCOME = ("{'failed': role_failed | default(false), 'msg': role_msg | default(''), "
+           "'task': role_task | default(''), 'replica_result': replica_result | default({})}")
+RESULT_MARK = "PULPOPS-HARNESS-RESULT:"
 
 
-def run_role(variables, check=False, diff=False, verbosity=0, timeout=1800):
-    """Run the replica role once; return {'failed', 'msg', 'replica_result', 'rc', 'output'}."""
-    workdir = tempfile.mkdtemp(prefix="role-")
-    out_file = os.path.join(workdir, "result.json")
-    play = [{
+def result_task(expression, name="Report the outcome"):
+    """A task that prints ``expression`` (Jinja) as base64 JSON after RESULT_MARK.
+
+    A debug task runs on the controller, with no module process: the outcome costs the
+    measured run (bench/) nothing that an operator's own run would not pay.
+    """
+    return {"name": name, "check_mode": False, "changed_when": False,
+            "ansible.builtin.debug": {"msg": "%s{{ (%s) | to_json | b64encode }}" % (RESULT_MARK, expression)}}
+
+
+def read_result(output, default=None):
+    """The value a result_task printed into ``output`` (the last one), or ``default``."""
+    found = default
+    for line in output.splitlines():
+        index = line.find(RESULT_MARK)
+        if index >= 0:
+            encoded = line[index + len(RESULT_MARK):].strip().rstrip('"').strip()
+            found = json.loads(base64.b64decode(encoded).decode("utf-8"))
+    return found
+
+
+def role_play():
+    """A play running the replica role, that reports its outcome (OUTCOME) whatever happened."""
+    return [{
         "hosts": "localhost",
         "gather_facts": False,
         "tasks": [{
@@ -164,18 +176,23 @@ def run_role(variables, check=False, diff=False, verbosity=0, timeout=1800):
             "rescue": [{"name": "Keep the failure", "ansible.builtin.set_fact": {
                 "role_failed": True, "role_msg": "{{ ansible_failed_result.msg | default('') }}",
                 "role_task": "{{ ansible_failed_task.name | default('') }}"}}],
-            "always": [{"name": "Write the outcome", "check_mode": False, "diff": False, "changed_when": False,
-                        "ansible.builtin.copy": {"dest": out_file, "mode": "0600", "content": OUTCOME}}],
+            "always": [result_task(OUTCOME)],
         }],
     }]
-    proc = ansible_playbook(workdir, play, variables, check, diff, verbosity, None, timeout)
-    outcome = {"failed": True, "msg": "no outcome written", "replica_result": {}}
-    if os.path.exists(out_file):
-        with open(out_file) as handle:
-            outcome = json.load(handle)
-    outcome["rc"] = proc.returncode
-    outcome["output"] = proc.stdout
+
+
+def role_outcome(output, returncode):
+    outcome = read_result(output, {"failed": True, "msg": "no outcome reported", "replica_result": {}})
+    outcome["rc"] = returncode
+    outcome["output"] = output
     return outcome
+
+
+def run_role(variables, check=False, diff=False, verbosity=0, timeout=1800):
+    """Run the replica role once; return {'failed', 'msg', 'replica_result', 'rc', 'output'}."""
+    workdir = tempfile.mkdtemp(prefix="role-")
+    proc = ansible_playbook(workdir, role_play(), variables, check, diff, verbosity, None, timeout)
+    return role_outcome(proc.stdout, proc.returncode)
 
 
 def changed_tasks(output):

@@ -32,7 +32,8 @@ import yaml
 
 from tests.conftest import COLLECTIONS
 from tests.integration.conftest import PULPLAB, Lab
-from tests.integration.harness import (ANSIBLE_PLAYBOOK, OUTCOME, bare_replicate, make_upstream_pulp, role_vars, run_play,
+from tests.integration.harness import (ANSIBLE_PLAYBOOK, bare_replicate, make_upstream_pulp, result_task, role_outcome,
+                                       role_play, role_vars, run_play,
                                        run_role, unique)
 
 FAULT_LAB_ENV = {
@@ -154,15 +155,8 @@ class ManifestWatch:
 
 
 def role_play_spec(variables):
-    """(play, variables) running the replica role and writing its outcome (as harness.run_role does)."""
-    return [{"hosts": "localhost", "gather_facts": False, "tasks": [{
-        "block": [{"name": "Run the replica role", "ansible.builtin.include_role": {"name": "pulpops.replication.replica"}}],
-        "rescue": [{"name": "Keep the failure", "ansible.builtin.set_fact": {
-            "role_failed": True, "role_msg": "{{ ansible_failed_result.msg | default('') }}",
-            "role_task": "{{ ansible_failed_task.name | default('') }}"}}],
-        "always": [{"name": "Write the outcome", "check_mode": False, "diff": False, "changed_when": False,
-                    "ansible.builtin.copy": {"dest": "{{ outcome_file }}", "mode": "0600", "content": OUTCOME}}],
-    }]}], variables
+    """(play, variables) running the replica role and reporting its outcome (as harness.run_role does)."""
+    return role_play(), variables
 
 
 def run_play_spec(tasks):
@@ -174,11 +168,10 @@ def run_play_spec(tasks):
         registered.append("_r%d" % index)
         play_tasks.append(task)
     results = "[" + ", ".join("(%s | default({}))" % name for name in registered) + "]"
-    content = ("{{ {'failed': (%s | selectattr('failed', 'defined') | selectattr('failed') | list | length > 0), "
-               "'msg': (%s | selectattr('failed', 'defined') | selectattr('failed') | map(attribute='msg') | list | "
-               "first | default('')), 'results': %s} | to_json }}" % (results, results, results))
-    play_tasks.append({"name": "Write the outcome", "ansible.builtin.copy": {
-        "dest": "{{ outcome_file }}", "mode": "0600", "content": content}})
+    play_tasks.append(result_task(
+        "{'failed': (%s | selectattr('failed', 'defined') | selectattr('failed') | list | length > 0), "
+        "'msg': (%s | selectattr('failed', 'defined') | selectattr('failed') | map(attribute='msg') | list | "
+        "first | default('')), 'results': %s}" % (results, results, results)))
     return [{"hosts": "localhost", "gather_facts": False, "tasks": play_tasks}], {}
 
 
@@ -188,13 +181,12 @@ class PlaybookRun:
     def __init__(self, spec):
         play, variables = spec
         self.workdir = tempfile.mkdtemp(prefix="fault-play-")
-        self.out_file = os.path.join(self.workdir, "result.json")
         playbook = os.path.join(self.workdir, "play.yml")
         with open(playbook, "w") as handle:
             yaml.safe_dump(play, handle, sort_keys=False)
         vars_file = os.path.join(self.workdir, "vars.json")
         with open(vars_file, "w") as handle:
-            json.dump(dict(variables, outcome_file=self.out_file), handle)
+            json.dump(variables, handle)
         env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1",
                    ANSIBLE_LOCAL_TEMP=os.path.join(self.workdir, "tmp"), ANSIBLE_RETRY_FILES_ENABLED="0")
         self.log = open(os.path.join(self.workdir, "output.txt"), "w")
@@ -210,14 +202,8 @@ class PlaybookRun:
     def wait(self, timeout=1200):
         self.proc.wait(timeout=timeout)
         self.log.close()
-        outcome = {"failed": True, "msg": "no outcome written", "replica_result": {}}
-        if os.path.exists(self.out_file):
-            with open(self.out_file) as handle:
-                outcome = json.load(handle)
-        outcome["rc"] = self.proc.returncode
         with open(os.path.join(self.workdir, "output.txt")) as handle:
-            outcome["output"] = handle.read()
-        return outcome
+            return role_outcome(handle.read(), self.proc.returncode)
 
 
 def wait_for(predicate, timeout=300, what="condition"):
