@@ -53,19 +53,18 @@ def find_upstream_pulp(client, name):
 DOWNSTREAM_LISTS = ("distributions/", "repositories/", "remotes/")
 
 
-def read_downstream(client, upstream_read=None):
+def read_downstream(client, **others):
     """Every distribution, repository and remote of the client's domain: one list per kind, paged.
 
     The lists are read at the same time (they are independent; each costs the server a query and
-    a serialization). ``upstream_read`` (a callable) runs beside them; returns
-    (snapshot, its result).
+    a serialization). ``others`` (name: callable) run beside them. Returns (snapshot, {name: result}).
     """
     client.login()  # once, before the threads share the session
-    with concurrent.futures.ThreadPoolExecutor(len(DOWNSTREAM_LISTS) + 1) as pool:
+    with concurrent.futures.ThreadPoolExecutor(len(DOWNSTREAM_LISTS) + len(others)) as pool:
         lists = [pool.submit(client.list_all, path, page_size=PAGE_SIZE) for path in DOWNSTREAM_LISTS]
-        other = pool.submit(upstream_read) if upstream_read is not None else None
+        extra = dict((name, pool.submit(call)) for name, call in others.items())
         snapshot = planmod.downstream_snapshot(*[future.result() for future in lists])
-        return snapshot, (other.result() if other is not None else None)
+        return snapshot, dict((name, future.result()) for name, future in extra.items())
 
 
 def replicated_types(downstream, upstream):
@@ -216,6 +215,7 @@ class Replication(object):
         self.types = None
         self.before = None
         self.upstream_snap = None
+        self._read = {}
 
     # -------------------------------------------------------------- planning
     def effective_q(self):
@@ -224,8 +224,19 @@ class Replication(object):
 
     def read(self):
         self.types = replicated_types(self.client, self.upstream)
-        self.before, self.upstream_snap = read_downstream(
-            self.client, lambda: read_upstream(self.upstream, self.types, self.effective_q()))
+        # Everything the plan and the record decision read, at once.
+        others = {"upstream": lambda: read_upstream(self.upstream, self.types, self.effective_q()),
+                  "neighbours": lambda: neighbours(self.client, self.params["upstream"])}
+        if self.server["exists"] and self.params.get("skip_unchanged"):
+            others["record"] = lambda: read_record(self.client, self.server["pk"])
+        self.before, self._read = read_downstream(self.client, **others)
+        self.upstream_snap = self._read["upstream"]
+
+    def neighbours(self):
+        """The other UpstreamPulps of the domain, as read with the snapshots."""
+        if self.before is None:
+            self.read()
+        return self._read["neighbours"]
 
     def plan(self, reconcile=False, on_foreign="ignore"):
         """The plan; with on_foreign='skip' the conflicting upstream distributions are left out."""
@@ -256,7 +267,10 @@ class Replication(object):
 
     def decide(self, plan, others, tag=None):
         """(decision, entries): may this run skip, or replicate only the changed distributions?"""
-        guard, record = read_record(self.client, self.server["pk"]) if self.server["exists"] else (None, None)
+        if not self.server["exists"]:
+            guard, record = None, None
+        else:
+            guard, record = self._read.get("record") or read_record(self.client, self.server["pk"])
         entries = self.entries()
         decision = planmod.record_decision(
             record, self.server, entries, plan, tag=tag, neighbours=others,
@@ -380,7 +394,7 @@ def run(client, params, check_mode=False, upstream=None):
     replication = Replication(client, params, upstream=upstream)
     plan = replication.plan(reconcile=reconcile, on_foreign=on_foreign)
     before = replication.before
-    others = neighbours(client, params["upstream"])
+    others = replication.neighbours()
     if mode == "record":
         return record_run(replication, plan, others, params, check_mode)
     result = {"plan": public_plan(plan), "changed": False, "task_group": None, "failed_tasks": [],
