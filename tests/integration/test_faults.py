@@ -48,6 +48,15 @@ COUNT = 3
 PREFIX = "f-"
 
 
+def process_alive(pid):
+    """Alive and not a zombie (a killed lab process whose parent is gone may stay one)."""
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def pulplab(*args, capture=False):
     env = dict(os.environ, **FAULT_LAB_ENV)
     proc = subprocess.run([sys.executable, PULPLAB] + list(args), env=env, check=True, text=True,
@@ -67,11 +76,7 @@ class FaultLab(Lab):
         pid = self.pid(key)
         os.killpg(pid, signal.SIGKILL)
         deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return
+        while time.time() < deadline and process_alive(pid):
             time.sleep(0.1)
 
     def seed(self, domain, count=3, prefix="dist-", serve="publication", start=1, server="upstream"):
