@@ -43,6 +43,10 @@ FAULT_LAB_ENV = {
     "PULPLAB_DOWNSTREAM_API_PORT": os.environ.get("PULPLAB_FAULTS_DOWNSTREAM_API_PORT", "26827"),
     "PULPLAB_DOWNSTREAM_CONTENT_PORT": os.environ.get("PULPLAB_FAULTS_DOWNSTREAM_CONTENT_PORT", "26826"),
     "PULPLAB_PG_PORT": os.environ.get("PULPLAB_FAULTS_PG_PORT", "55470"),
+    # A task left "running" by a killed worker blocks its domain until a worker's periodic cleanup
+    # deletes the dead worker's record: 10 to 100 heartbeats of WORKER_TTL/3 s, up to 1000 s with
+    # pulpcore's default of 30 s. With 6 s that is 20 to 200 s.
+    "PULPLAB_WORKER_TTL": os.environ.get("PULPLAB_FAULTS_WORKER_TTL", "6"),
 }
 COUNT = 3
 PREFIX = "f-"
@@ -93,6 +97,7 @@ class FaultLab(Lab):
 
 @pytest.fixture(scope="session")
 def faultlab():
+    pulplab("stop")  # a fault lab left running from an earlier session may have other settings
     pulplab("start")
     env = {}
     for line in pulplab("env", capture=True).splitlines():
