@@ -54,17 +54,17 @@ CONNECTION_CASES = [
 ]
 # The options of the modules that read the upstream themselves (replicate, replica_audit).
 UPSTREAM_READ_CASES = [
-        ("upstream", LIST, {}, None),
-        ("upstream", "no-such-upstream", {}, None),
-        ("upstream_username", LIST, {}, None),
-        ("upstream_password", LIST, {}, None),
-        ("upstream_validate_certs", "maybe", {}, None),
-        ("upstream_ca_cert", LIST, {}, None),
-        ("upstream_ca_cert", NO_FILE, {}, None),
-        ("upstream_client_cert", LIST, {}, None),
-        ("upstream_client_cert", NO_FILE, {}, None),
-        ("upstream_client_key", LIST, {}, None),
-        ("upstream_client_key", NO_FILE, {}, None),
+    ("upstream", LIST, {}, None),
+    ("upstream", "no-such-upstream", {}, None),
+    ("upstream_username", LIST, {}, None),
+    ("upstream_password", LIST, {}, None),
+    ("upstream_validate_certs", "maybe", {}, None),
+    ("upstream_ca_cert", LIST, {}, None),
+    ("upstream_ca_cert", NO_FILE, {}, None),
+    ("upstream_client_cert", LIST, {}, None),
+    ("upstream_client_cert", NO_FILE, {}, None),
+    ("upstream_client_key", LIST, {}, None),
+    ("upstream_client_key", NO_FILE, {}, None),
 ]
 EVERY_MODULE_CASES = [
     ("pulp_url", "not a url", {}, None),
