@@ -80,3 +80,15 @@ def test_unknown_upstream_pulp_is_a_clear_error(lab, domains):
     assert play[0]["failed"] is True
     assert "no UpstreamPulp named 'no-such-upstream'" in play[0]["msg"]
     assert lab.password not in play.output
+
+
+def test_content_names_narrow_the_content_comparison(lab, domains, replica):
+    # stale: new content published upstream for dist-0001 (not replicated)
+    lab.seed(domains, count=1, prefix="dist-", start=1)
+    others = run_play([audit_task(lab, domains, replica["name"], content_names=["dist-0002", "dist-0003"])])[0]
+    assert others.get("failed") is not True, others
+    assert others["exact"] is True, others["differences"]
+    assert others["distributions"] == 4 and others["content_checked"] == 2
+    named = run_play([audit_task(lab, domains, replica["name"], content_names=["dist-0001"])])[0]
+    assert named["content_checked"] == 1
+    assert {(d["kind"], d["name"]) for d in named["differences"]} == {("stale", "dist-0001")}, named["differences"]
