@@ -10,6 +10,9 @@ __metaclass__ = type
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.common.arg_spec import ModuleArgumentSpecValidator
+from ansible.module_utils.common.parameters import remove_values
+from ansible.module_utils.errors import UnsupportedError
 
 from ansible_collections.pulpops.replication.plugins.module_utils.client import (
     HAS_REQUESTS,
@@ -67,17 +70,10 @@ def client_from_params(params, prefix=""):
     )
 
 
-class PulpModule(AnsibleModule):
-    """AnsibleModule with the connection options, a lazily built client and one error shape."""
+class PulpModuleMixin(object):
+    """What PulpModule and ControllerModule share: the lazily built client and one error shape."""
 
-    def __init__(self, argument_spec=None, **kwargs):
-        spec = connection_argument_spec()
-        spec.update(argument_spec or {})
-        kwargs.setdefault("supports_check_mode", True)
-        super(PulpModule, self).__init__(argument_spec=spec, **kwargs)
-        if not HAS_REQUESTS:
-            self.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))
-        self._client = None
+    _client = None
 
     @property
     def client(self):
@@ -106,6 +102,72 @@ class PulpModule(AnsibleModule):
         except Exception as exc:  # pragma: no cover - unexpected: show the trace for a bug report
             self.fail_json(msg="Unexpected error (please report it): %s" % exc, exception=traceback.format_exc())
         self.exit_json(**result)
+
+
+class PulpModule(PulpModuleMixin, AnsibleModule):
+    """AnsibleModule with the connection options, a lazily built client and one error shape."""
+
+    def __init__(self, argument_spec=None, **kwargs):
+        kwargs.setdefault("supports_check_mode", True)
+        super(PulpModule, self).__init__(argument_spec=module_argument_spec(argument_spec), **kwargs)
+        if not HAS_REQUESTS:
+            self.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))
+        self._client = None
+
+
+def module_argument_spec(argument_spec=None):
+    """The connection options plus a module's own."""
+    spec = connection_argument_spec()
+    spec.update(argument_spec or {})
+    return spec
+
+
+class ModuleExit(Exception):
+    """Raised by ControllerModule.exit_json/fail_json: ``result`` is what the module would have returned."""
+
+    def __init__(self, result):
+        super(ModuleExit, self).__init__(result.get("msg", ""))
+        self.result = result
+
+
+class ControllerModule(PulpModuleMixin):
+    """The subset of PulpModule a module's main function uses, run inside the controller process.
+
+    The parameters go through the same ArgumentSpecValidator as an AnsibleModule's (types,
+    defaults, choices, environment fallbacks, no_log values); exit_json and fail_json raise
+    ModuleExit with the result, secrets masked, instead of printing it and exiting. Used by
+    the collection's action plugins to run read-only work without a module process.
+    """
+
+    def __init__(self, name, argument_spec, args, check_mode=False, diff=False):
+        self._name = name
+        self.argument_spec = module_argument_spec(argument_spec)
+        self.raw_params = dict(args)
+        self.check_mode = check_mode
+        self._diff = diff
+        self.no_log_values = set()
+        self.params = dict(args)
+        self._client = None
+        validation = ModuleArgumentSpecValidator(self.argument_spec).validate(self.params)
+        self.params.update(validation.validated_parameters)
+        self.no_log_values.update(validation._no_log_values)  # pylint: disable=protected-access
+        if validation.error_messages:
+            msg = validation.errors.msg
+            if isinstance(validation.errors[0], UnsupportedError):
+                msg = "Unsupported parameters for (%s) module: %s" % (name, msg)
+            self.fail_json(msg=msg)
+
+    def _returned(self, result):
+        result.setdefault("invocation", {"module_args": self.params})
+        return remove_values(result, self.no_log_values)
+
+    def exit_json(self, **result):
+        result.setdefault("changed", False)
+        raise ModuleExit(self._returned(result))
+
+    def fail_json(self, msg, **result):
+        result.update(failed=True, msg=str(msg))
+        raise ModuleExit(self._returned(result))
 
 
 def redact_secrets(data, secret_fields):

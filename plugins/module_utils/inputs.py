@@ -33,7 +33,11 @@ def _type_name(value):
     return "a list" if isinstance(value, (list, tuple)) else "a dict" if isinstance(value, dict) else type(value).__name__
 
 
-def _raw_params():
+def _raw_params(module):
+    """The arguments as given (before type conversion): the module's own when it runs in the controller."""
+    raw = getattr(module, "raw_params", None)
+    if raw is not None:
+        return raw
     try:
         return _load_params()
     except Exception:  # pylint: disable=broad-except  # pragma: no cover - only when run outside Ansible
@@ -88,7 +92,7 @@ def input_errors(params, argument_spec, raw=None, positive=(), non_negative=(), 
 
 def check_inputs(module, positive=(), non_negative=(), urls=(), files=(), out_dirs=()):
     """Fail the module (one line, naming the option) when an input is of a wrong type or impossible."""
-    errors = input_errors(module.params, module.argument_spec, raw=_raw_params(),
+    errors = input_errors(module.params, module.argument_spec, raw=_raw_params(module),
                           positive=("request_timeout",) + tuple(positive), non_negative=non_negative,
                           urls=urls, files=files, out_dirs=out_dirs)
     if errors:

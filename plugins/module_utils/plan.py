@@ -74,6 +74,13 @@ def _serves(raw):
     return None
 
 
+# What the normalizers read: list requests ask for these fields only (cheaper for the server).
+DISTRIBUTION_FIELDS = ("name", "pulp_href", "base_path", "base_url", "pulp_labels", "repository", "repository_version",
+                       "publication", "no_content_change_since")
+REPOSITORY_FIELDS = ("name", "pulp_href", "pulp_labels", "latest_version_href")
+REMOTE_FIELDS = ("name", "pulp_href", "pulp_labels", "url")
+
+
 def normalize_distribution(raw):
     return {
         "name": raw["name"],

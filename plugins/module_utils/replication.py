@@ -28,6 +28,8 @@ from ansible_collections.pulpops.replication.plugins.module_utils.client import 
     task_error_text,
 )
 from ansible_collections.pulpops.replication.plugins.module_utils import plan as planmod
+from ansible_collections.pulpops.replication.plugins.module_utils.common import upstream_read_argument_spec
+from ansible_collections.pulpops.replication.plugins.module_utils.inputs import check_inputs, domain_aware
 from ansible_collections.pulpops.replication.plugins.module_utils.lock import GUARD_ENDPOINT
 
 PAGE_SIZE = 1000
@@ -45,12 +47,61 @@ class ReplicationFailed(PulpError):
         self.report = report
 
 
+# ------------------------------------------------------------------ module
+def argument_spec():
+    """The replicate module's own options (the connection options are added by PulpModule)."""
+    return dict(
+        upstream_read_argument_spec(),
+        base_url=dict(type="str"),
+        api_root=dict(type="str"),
+        domain=dict(type="str"),
+        policy=dict(type="str", choices=["all", "labeled", "nodelete"]),
+        q_select=dict(type="str"),
+        wait=dict(type="bool", default=True),
+        timeout=dict(type="int", default=3600),
+        poll_interval=dict(type="int", default=2),
+        mode=dict(type="str", choices=["replicate", "reconcile", "record"], default="replicate"),
+        skip_unchanged=dict(type="bool", default=False),
+        record_tag=dict(type="str"),
+        fingerprints=dict(type="dict"),
+        reconcile=dict(type="bool", default=False),
+        on_foreign=dict(type="str", choices=["ignore", "fail", "skip", "adopt"], default="ignore"),
+        force_resync=dict(type="bool", default=False),
+    )
+
+
+def module_main(module):
+    """The replicate module, given a PulpModule (module process) or a ControllerModule (action plugin)."""
+    def replicate(mod):
+        try:
+            result = run(mod.client, mod.params, check_mode=mod.check_mode)
+        except ReplicationFailed as exc:
+            mod.fail_json(msg=exc.message, **exc.report)
+        if not mod._diff:  # pylint: disable=protected-access
+            result.pop("diff", None)
+        return result
+
+    check_inputs(module, positive=("timeout", "poll_interval"), urls=("base_url",),
+                 files=("upstream_ca_cert", "upstream_client_cert", "upstream_client_key"))
+    module.run_safely(domain_aware(replicate))
+
+
 # ------------------------------------------------------------------ reading
-def find_upstream_pulp(client, name):
-    return client.find("upstream-pulps/", name=name)
+def upstream_pulps(client, name):
+    """(the UpstreamPulp ``name`` or None, the domain's other UpstreamPulps): one list, read once per run."""
+    found, others = None, []
+    for item in client.list_all("upstream-pulps/", page_size=PAGE_SIZE):
+        if item["name"] == name:
+            found = item
+        else:
+            others.append({"name": item["name"], "policy": item.get("policy"), "q_select": item.get("q_select"),
+                           "base_url": item.get("base_url"), "domain": item.get("domain")})
+    return found, others
 
 
-DOWNSTREAM_LISTS = ("distributions/", "repositories/", "remotes/")
+# Each list asks only for the fields the snapshot keeps (pulp ignores names a type lacks).
+DOWNSTREAM_LISTS = (("distributions/", planmod.DISTRIBUTION_FIELDS), ("repositories/", planmod.REPOSITORY_FIELDS),
+                    ("remotes/", planmod.REMOTE_FIELDS))
 
 
 def read_downstream(client, **others):
@@ -61,7 +112,8 @@ def read_downstream(client, **others):
     """
     client.login()  # once, before the threads share the session
     with concurrent.futures.ThreadPoolExecutor(len(DOWNSTREAM_LISTS) + len(others)) as pool:
-        lists = [pool.submit(client.list_all, path, page_size=PAGE_SIZE) for path in DOWNSTREAM_LISTS]
+        lists = [pool.submit(client.list_all, path, params={"fields": ",".join(fields)}, page_size=PAGE_SIZE)
+                 for path, fields in DOWNSTREAM_LISTS]
         extra = dict((name, pool.submit(call)) for name, call in others.items())
         snapshot = planmod.downstream_snapshot(*[future.result() for future in lists])
         return snapshot, dict((name, future.result()) for name, future in extra.items())
@@ -74,11 +126,22 @@ def replicated_types(downstream, upstream):
 
 
 def read_upstream(client, types, q_select=None):
-    """The upstream's distributions in scope, per type, as the server lists them (``q`` = the filter)."""
-    params = {"q": q_select} if q_select else {}
+    """The upstream's distributions in scope, per type, as the server lists them (``q`` = the filter).
+
+    Listing ``repository_version`` costs the server a query per distribution (pulpcore 3.123 defers
+    the column), so each type is listed without it first. A distribution that serves neither a
+    repository nor a publication may serve a version: then that type is listed again with it.
+    """
+    base = {"q": q_select} if q_select else {}
+    first = ",".join(f for f in planmod.DISTRIBUTION_FIELDS if f != "repository_version")
     items = []
     for type_path in types:
-        items.extend(client.list_all("distributions/%s/" % type_path, params=params, page_size=PAGE_SIZE))
+        path = "distributions/%s/" % type_path
+        page = client.list_all(path, params=dict(base, fields=first), page_size=PAGE_SIZE)
+        if any(not (d.get("repository") or d.get("publication")) for d in page):
+            page = client.list_all(path, params=dict(base, fields=",".join(planmod.DISTRIBUTION_FIELDS)),
+                                   page_size=PAGE_SIZE)
+        items.extend(page)
     return planmod.upstream_snapshot(items)
 
 
@@ -173,13 +236,6 @@ def _same_upstream(one, other):
         (other.base_url, other.api_root, other.domain, other.username, other.verify, other.session.cert)
 
 
-def neighbours(client, name):
-    """The other UpstreamPulps of the domain: who else could delete or take over objects here."""
-    return [{"name": u["name"], "policy": u.get("policy"), "q_select": u.get("q_select"),
-             "base_url": u.get("base_url"), "domain": u.get("domain")}
-            for u in client.list_all("upstream-pulps/", page_size=PAGE_SIZE) if u["name"] != name]
-
-
 def build_q(base, exclude_names):
     """A filter expression that adds 'and not one of these names' to ``base``."""
     if not exclude_names:
@@ -196,12 +252,10 @@ class Replication(object):
         self.params = params
         # Each basic-auth login costs the server a password hash (seconds on a loaded host): log in
         # to the upstream the options name while the downstream login runs, and keep that session
-        # when the UpstreamPulp names the same upstream.
-        early = _EarlyLogin(params) if upstream is None and params.get("base_url") else None
-        try:
-            self.upstream_pulp = find_upstream_pulp(client, params["upstream"])
-        finally:
-            early_client = early.result() if early is not None else None
+        # when the UpstreamPulp names the same upstream (decided when the upstream is first read, so
+        # the downstream's lists need not wait for the upstream's login).
+        self._early = _EarlyLogin(params) if upstream is None and params.get("base_url") else None
+        self.upstream_pulp, self._neighbours = upstream_pulps(client, params["upstream"])
         if params.get("policy") and client.core_version < POLICY_VERSION:
             client.require_version("policy", POLICY_VERSION, option="policy")
         if params.get("q_select") is not None:
@@ -209,9 +263,7 @@ class Replication(object):
         self.server = planmod.server_view(self.upstream_pulp, policy=params.get("policy"))
         if self.upstream_pulp is None:
             self.server["q_select"] = None
-        self.upstream = upstream or upstream_client(self.upstream_pulp or {}, params)
-        if early_client is not None and _same_upstream(early_client, self.upstream):
-            self.upstream = early_client
+        self._upstream = upstream or upstream_client(self.upstream_pulp or {}, params)
         self.types = None
         self.before = None
         self.upstream_snap = None
@@ -222,21 +274,30 @@ class Replication(object):
         request = self.params.get("q_select")
         return request if request is not None else self.server.get("q_select")
 
-    def read(self):
+    @property
+    def upstream(self):
+        """The upstream's client: the early login's when it reached the same upstream."""
+        if self._early is not None:
+            early, self._early = self._early.result(), None
+            if early is not None and _same_upstream(early, self._upstream):
+                self._upstream = early
+        return self._upstream
+
+    def _read_upstream(self):
         self.types = replicated_types(self.client, self.upstream)
+        return read_upstream(self.upstream, self.types, self.effective_q())
+
+    def read(self):
         # Everything the plan and the record decision read, at once.
-        others = {"upstream": lambda: read_upstream(self.upstream, self.types, self.effective_q()),
-                  "neighbours": lambda: neighbours(self.client, self.params["upstream"])}
+        others = {"upstream": self._read_upstream}
         if self.server["exists"] and self.params.get("skip_unchanged"):
             others["record"] = lambda: read_record(self.client, self.server["pk"])
         self.before, self._read = read_downstream(self.client, **others)
         self.upstream_snap = self._read["upstream"]
 
     def neighbours(self):
-        """The other UpstreamPulps of the domain, as read with the snapshots."""
-        if self.before is None:
-            self.read()
-        return self._read["neighbours"]
+        """The other UpstreamPulps of the domain (who else could delete or take over objects here)."""
+        return self._neighbours
 
     def plan(self, reconcile=False, on_foreign="ignore"):
         """The plan; with on_foreign='skip' the conflicting upstream distributions are left out."""

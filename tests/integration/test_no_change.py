@@ -51,7 +51,7 @@ def test_no_change_run_posts_nothing_and_says_why(lab, domains, downstream, repl
     assert "nothing changed" in outcome["replica_result"]["skipped_reason"]
     assert changed_tasks(outcome["output"]) == 0
     assert upstream_pulp(downstream, replicated)["last_replication"] == last  # no replication ran
-    assert set(outcome["replica_result"]["phases"]) == {"start", "check"}  # no lock, no plan, no audit
+    assert set(outcome["replica_result"]["phases"]) == {"check"}  # no lock, no plan, no audit, no unlock
 
 
 def test_force_full_replicates_although_nothing_changed(lab, domains, downstream, replicated):

@@ -181,3 +181,27 @@ def test_upstream_rename_with_reconcile_keeps_repository_and_remote(lab, domains
                                          for k in ("distributions", "repositories", "remotes")}
     assert_plan_matches(planned, real)
     assert downstream.find("repositories/", name="r-new")["pulp_href"] == repo_before
+
+
+def test_check_mode_in_the_controller_returns_what_the_module_process_returns(lab, domains, upstream, downstream):
+    lab.seed(domains, 3, "c-")
+    make_upstream_pulp(lab, downstream, domains)
+    args = options(lab, domains, skip_unchanged=True)
+    assert not run_play([{"pulpops.replication.replicate": args}]).results[0].get("failed")
+    lab.seed(domains, 1, "c-", start=4)  # one to create, three unchanged
+
+    check = {"pulpops.replication.replicate": args, "check_mode": True}
+    in_controller = run_play([check], diff=True, verbosity=3)
+    as_module = run_play([dict(check, vars={"pulpops_replication_in_process": False})], diff=True, verbosity=3)
+
+    ours, theirs = in_controller.results[0], as_module.results[0]
+    assert not ours.get("failed") and not theirs.get("failed"), (ours.get("msg"), theirs.get("msg"))
+    assert ours["plan"]["create"]["distributions"] == ["c-0004"]
+    assert sorted(ours["plan"]["unchanged"]) == ["c-0001", "c-0002", "c-0003"]
+    for key in ("changed", "plan", "skipped", "conflicts", "neighbours", "unchanged_since_record", "fingerprints",
+                "diff"):
+        assert ours.get(key) == theirs.get(key), key
+    # Only the second play shipped a module; neither printed a password.
+    assert "AnsiballZ_replicate.py" not in in_controller.output
+    assert "AnsiballZ_replicate.py" in as_module.output
+    assert lab.password not in in_controller.output and lab.password not in as_module.output
