@@ -104,33 +104,19 @@ DOWNSTREAM_LISTS = (("distributions/", planmod.DISTRIBUTION_FIELDS), ("repositor
                     ("remotes/", planmod.REMOTE_FIELDS))
 
 
-class DownstreamRead(object):
-    """The downstream's lists, started at once on threads when built; ``result(**others)`` runs
-    ``others`` (name: callable) beside them and waits for everything."""
-
-    def __init__(self, client):
-        client.login()  # once, before the threads share the session
-        self._pool = concurrent.futures.ThreadPoolExecutor(len(DOWNSTREAM_LISTS) + 3)
-        self._lists = [self._pool.submit(client.list_all, path, params={"fields": ",".join(fields)}, page_size=PAGE_SIZE)
-                       for path, fields in DOWNSTREAM_LISTS]
-
-    def result(self, **others):
-        """(snapshot, {name: result of others[name]()})."""
-        try:
-            extra = dict((name, self._pool.submit(call)) for name, call in others.items())
-            snapshot = planmod.downstream_snapshot(*[future.result() for future in self._lists])
-            return snapshot, dict((name, future.result()) for name, future in extra.items())
-        finally:
-            self._pool.shutdown(wait=False)
-
-
 def read_downstream(client, **others):
     """Every distribution, repository and remote of the client's domain: one list per kind, paged.
 
     The lists are read at the same time (they are independent; each costs the server a query and
     a serialization). ``others`` (name: callable) run beside them. Returns (snapshot, {name: result}).
     """
-    return DownstreamRead(client).result(**others)
+    client.login()  # once, before the threads share the session
+    with concurrent.futures.ThreadPoolExecutor(len(DOWNSTREAM_LISTS) + len(others)) as pool:
+        lists = [pool.submit(client.list_all, path, params={"fields": ",".join(fields)}, page_size=PAGE_SIZE)
+                 for path, fields in DOWNSTREAM_LISTS]
+        extra = dict((name, pool.submit(call)) for name, call in others.items())
+        snapshot = planmod.downstream_snapshot(*[future.result() for future in lists])
+        return snapshot, dict((name, future.result()) for name, future in extra.items())
 
 
 def replicated_types(downstream, upstream):
@@ -269,8 +255,6 @@ class Replication(object):
         # when the UpstreamPulp names the same upstream (decided when the upstream is first read, so
         # the downstream's lists need not wait for the upstream's login).
         self._early = _EarlyLogin(params) if upstream is None and params.get("base_url") else None
-        # The lists need no UpstreamPulp: start them before looking it up.
-        self._prefetch = DownstreamRead(client)
         self.upstream_pulp, self._neighbours = upstream_pulps(client, params["upstream"])
         if params.get("policy") and client.core_version < POLICY_VERSION:
             client.require_version("policy", POLICY_VERSION, option="policy")
@@ -308,7 +292,7 @@ class Replication(object):
         others = {"upstream": self._read_upstream}
         if self.server["exists"] and self.params.get("skip_unchanged"):
             others["record"] = lambda: read_record(self.client, self.server["pk"])
-        self.before, self._read = self._prefetch.result(**others)
+        self.before, self._read = read_downstream(self.client, **others)
         self.upstream_snap = self._read["upstream"]
 
     def neighbours(self):
