@@ -73,7 +73,7 @@ def client_from_params(params, prefix=""):
 class PulpModuleMixin(object):
     """What PulpModule and ControllerModule share: the lazily built client and one error shape."""
 
-    _client = None
+    _client = None  # built by ``client`` on first use
 
     @property
     def client(self):
@@ -112,7 +112,6 @@ class PulpModule(PulpModuleMixin, AnsibleModule):
         super(PulpModule, self).__init__(argument_spec=module_argument_spec(argument_spec), **kwargs)
         if not HAS_REQUESTS:
             self.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))
-        self._client = None
 
 
 def module_argument_spec(argument_spec=None):
@@ -147,7 +146,6 @@ class ControllerModule(PulpModuleMixin):
         self._diff = diff
         self.no_log_values = set()
         self.params = dict(args)
-        self._client = None
         validation = ModuleArgumentSpecValidator(self.argument_spec).validate(self.params)
         self.params.update(validation.validated_parameters)
         self.no_log_values.update(validation._no_log_values)  # pylint: disable=protected-access
