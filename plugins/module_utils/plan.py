@@ -79,13 +79,17 @@ DISTRIBUTION_FIELDS = ("name", "pulp_href", "base_path", "base_url", "pulp_label
                        "publication", "no_content_change_since")
 REPOSITORY_FIELDS = ("name", "pulp_href", "pulp_labels", "latest_version_href")
 REMOTE_FIELDS = ("name", "pulp_href", "pulp_labels", "url")
+# The upstream is listed per type: its rows need no href (the plan reads their type from the endpoint,
+# and an href costs the server a query per row, 0.1 s per 50 on the lab).
+UPSTREAM_DISTRIBUTION_FIELDS = tuple(f for f in DISTRIBUTION_FIELDS if f != "pulp_href")
 
 
-def normalize_distribution(raw):
+def normalize_distribution(raw, type_path=None):
+    """``type_path``: the type of a row listed without its href (from a per-type endpoint)."""
     return {
         "name": raw["name"],
         "href": raw.get("pulp_href"),
-        "type": object_type(raw.get("pulp_href")),
+        "type": object_type(raw.get("pulp_href")) or type_path or "",
         "base_path": raw.get("base_path"),
         "base_url": raw.get("base_url"),
         "labels": dict(raw.get("pulp_labels") or {}),
@@ -123,9 +127,10 @@ def downstream_snapshot(distributions, repositories, remotes):
     }
 
 
-def upstream_snapshot(distributions):
-    """Upstream distributions in scope, in the order the server lists them."""
-    return {"distributions": [normalize_distribution(d) for d in distributions if object_type(d.get("pulp_href")) != ARTIFACTS_TYPE]}
+def upstream_snapshot(distributions, type_path=None):
+    """Upstream distributions in scope, in the order the server lists them (``type_path``: see normalize_distribution)."""
+    return {"distributions": [normalize_distribution(d, type_path) for d in distributions
+                              if object_type(d.get("pulp_href")) != ARTIFACTS_TYPE]}
 
 
 def server_view(upstream_pulp, policy=None, q_select=None):

@@ -73,10 +73,12 @@ def argument_spec():
 def module_main(module):
     """The replicate module, given a PulpModule (module process) or a ControllerModule (action plugin)."""
     def replicate(mod):
+        started = time.time()
         try:
             result = run(mod.client, mod.params, check_mode=mod.check_mode)
         except ReplicationFailed as exc:
             mod.fail_json(msg=exc.message, **exc.report)
+        result["elapsed"] = round(time.time() - started, 3)
         if not mod._diff:  # pylint: disable=protected-access
             result.pop("diff", None)
         return result
@@ -131,18 +133,19 @@ def read_upstream(client, types, q_select=None):
     Listing ``repository_version`` costs the server a query per distribution (pulpcore 3.123 defers
     the column), so each type is listed without it first. A distribution that serves neither a
     repository nor a publication may serve a version: then that type is listed again with it.
+    Rows come without their href (their type is the endpoint's; the plan needs no other).
     """
     base = {"q": q_select} if q_select else {}
-    first = ",".join(f for f in planmod.DISTRIBUTION_FIELDS if f != "repository_version")
+    fields = planmod.UPSTREAM_DISTRIBUTION_FIELDS
+    first = ",".join(f for f in fields if f != "repository_version")
     items = []
     for type_path in types:
         path = "distributions/%s/" % type_path
         page = client.list_all(path, params=dict(base, fields=first), page_size=PAGE_SIZE)
         if any(not (d.get("repository") or d.get("publication")) for d in page):
-            page = client.list_all(path, params=dict(base, fields=",".join(planmod.DISTRIBUTION_FIELDS)),
-                                   page_size=PAGE_SIZE)
-        items.extend(page)
-    return planmod.upstream_snapshot(items)
+            page = client.list_all(path, params=dict(base, fields=",".join(fields)), page_size=PAGE_SIZE)
+        items.extend(planmod.upstream_snapshot(page, type_path)["distributions"])
+    return {"distributions": items}
 
 
 def upstream_client(server, params):

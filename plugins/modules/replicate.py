@@ -225,6 +225,10 @@ pending:
   returned: on timeout
   type: list
   elements: dict
+elapsed:
+  description: Seconds this call took, from reading both servers to the end of the wait (the role reports it as its check phase).
+  returned: success
+  type: float
 wait_seconds:
   description: Seconds from the POST to the end of the wait.
   returned: when replicate was posted

@@ -6,9 +6,11 @@ distribution, a downstream repository deleted by hand) the run replicates and th
 it is exact.
 """
 
+import tempfile
+
 import pytest
 
-from tests.integration.harness import changed_tasks, role_vars, run_role, unique
+from tests.integration.harness import ansible_playbook, changed_tasks, read_result, result_task, role_vars, run_role, unique
 
 
 def served(client):
@@ -52,6 +54,33 @@ def test_no_change_run_posts_nothing_and_says_why(lab, domains, downstream, repl
     assert changed_tasks(outcome["output"]) == 0
     assert upstream_pulp(downstream, replicated)["last_replication"] == last  # no replication ran
     assert set(outcome["replica_result"]["phases"]) == {"check"}  # no lock, no plan, no audit, no unlock
+
+
+def test_a_skipped_run_after_a_replicating_run_in_one_play_reports_only_itself(lab, domains, downstream, replicated):
+    """The role twice on one host (a loop over domains does that): the skipping second run must not
+    report the first run's plan, changes, lock or phases as its own."""
+    lab.seed(domains, count=1, prefix="dist-", start=2)  # so that the first run replicates dist-0002
+    include = {"ansible.builtin.include_role": {"name": "pulpops.replication.replica"}}
+    play = [{"hosts": "localhost", "gather_facts": False, "tasks": [
+        dict(include, name="First run (replicates)"),
+        {"name": "Keep the first result", "ansible.builtin.set_fact": {"first_result": "{{ replica_result }}"}},
+        dict(include, name="Second run (nothing changed since the first)"),
+        result_task("{'first': first_result, 'second': replica_result}"),
+    ]}]
+    proc = ansible_playbook(tempfile.mkdtemp(prefix="twice-"), play, role_vars(lab, domains, replicated))
+    results = read_result(proc.stdout)
+
+    assert proc.returncode == 0 and results, proc.stdout[-4000:]
+    first, second = results["first"], results["second"]
+    assert first["skipped_reason"] == "" and first["changes"]["update"] == {"distributions": {"dist-0002": ["serves"]}}
+    assert first["lock"]["acquired"] is True and first["record"]["written"] is True
+    assert {"check", "lock", "replicate", "verify", "unlock"} <= set(first["phases"])
+    assert "nothing changed" in second["skipped_reason"]
+    assert second["changes"] == {} and second["failed_tasks"] == [] and second["reconciled"] == []
+    assert second["lock"] == {"owner": "", "waited": 0, "acquired": False}
+    assert second["record"] == {"written": False, "problems": []} and second["audit"] == {}
+    assert set(second["phases"]) == {"check"}
+    assert second["plan"]["record"]["unchanged"] is True
 
 
 def test_force_full_replicates_although_nothing_changed(lab, domains, downstream, replicated):

@@ -276,6 +276,20 @@ def test_a_rename_bumps_the_upstream_timestamp_without_new_content():
     assert result["update"] == {} and result["rename"]["distributions"] == [{"from": "a", "to": "new"}]
 
 
+def test_upstream_rows_listed_without_href_take_the_type_of_their_endpoint():
+    with_href = [up_dist("a"), up_dist("b", serves=False)]
+    without = [dict((k, v) for k, v in d.items() if k != "pulp_href") for d in with_href]
+
+    listed = P.upstream_snapshot(without, "file/file")["distributions"]
+
+    assert [(d["name"], d["type"], d["href"]) for d in listed] == [("a", "file/file", None), ("b", "file/file", None)]
+    drop_href = [dict(d, href=None) for d in P.upstream_snapshot(with_href)["distributions"]]
+    assert listed == drop_href  # the same plan input, whichever way the type is known
+    srv = server("labeled")
+    assert P.compute_plan({"distributions": listed}, Down().snapshot(), srv) == \
+        P.compute_plan(P.upstream_snapshot(with_href), Down().snapshot(), srv)
+
+
 # ------------------------------------------------------------------ the record of a verified replication (issue 10)
 def recorded_state(upstream, down, srv=None, latest=None):
     """(server, upstream snapshot, downstream snapshot, entries, plan) of one moment."""
