@@ -105,7 +105,7 @@ class Auditor(object):
         """GET a content URL without credentials (the content app serves anonymously)."""
         if self._http_get is not None:
             return self._http_get(url)
-        response = self.down.session.get(url, timeout=self.down.timeout, verify=self.down.verify)
+        response = self.down.fetch(url)
         return response.status_code, response.content
 
     # ------------------------------------------------------------ comparing

@@ -332,6 +332,12 @@ class PulpClient(object):
         except ValueError:
             return {"text": response.text}
 
+    def fetch(self, url):
+        """GET any URL without credentials (content the content app serves anonymously): the
+        client's TLS settings and retries (a dropped keep-alive connection is tried again), a
+        clean PulpConnectionError when the server stays away. Returns the response."""
+        return self._send("GET", self.url(url), auth=None)
+
     def get(self, path, params=None, allow_404=False):
         return self.request("GET", path, params=params, allow_404=allow_404)
 

@@ -200,6 +200,25 @@ def test_safe_methods_are_retried_on_connection_errors(fake):
     assert len(fake.calls_to("GET", "/remotes/")) == 3
 
 
+def test_fetch_retries_a_reset_connection_and_sends_no_credentials(fake):
+    fake.script("GET", "/pulp/content/d/a/PULP_MANIFEST",
+                requests.exceptions.ConnectionError(("Connection aborted.", ConnectionResetError(104, "reset by peer"))),
+                (200, {"manifest": 1}))
+    pulp = make_client(retries=3)
+    answer = pulp.fetch("https://content.example.com/pulp/content/d/a/PULP_MANIFEST")
+    assert (answer.status_code, answer.json()) == (200, {"manifest": 1})
+    calls = fake.calls_to("GET", "/PULP_MANIFEST")
+    assert len(calls) == 2 and all(call["auth"] is None for call in calls)
+
+
+def test_fetch_of_a_server_that_stays_away_is_a_clean_connection_error(fake):
+    fake.script("GET", "/PULP_MANIFEST", requests.exceptions.ConnectionError("Connection refused"))
+    pulp = make_client(retries=1)
+    with pytest.raises(PulpConnectionError) as caught:
+        pulp.fetch("https://content.example.com/pulp/content/d/a/PULP_MANIFEST")
+    assert "could not connect" in caught.value.message and "PULP_MANIFEST" in caught.value.message
+
+
 def test_a_connection_that_never_comes_is_a_connection_error(fake):
     fake.script("GET", "/remotes/", requests.exceptions.ConnectionError("Connection refused"))
     pulp = make_client(retries=1)
