@@ -7,6 +7,7 @@ import subprocess
 import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -103,6 +104,70 @@ def test_refused_port_names_the_url():
         client.get("repositories/")
     assert "127.0.0.1:%d" % port in info.value.message
     assert "could not connect" in info.value.message
+
+
+class ResetFirstRelay:
+    """A loopback relay to ``target`` (host, port) that resets the first connection it accepts,
+    as a server closing a keep-alive connection under the client does, and relays the rest."""
+
+    def __init__(self, target):
+        self.target = target
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.accepted = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _addr = self.listener.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            if self.accepted == 1:
+                conn.recv(65536)
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                conn.close()  # RST: ConnectionResetError on the client's side
+                continue
+            server = socket.create_connection(self.target)
+            for source, sink in ((conn, server), (server, conn)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source, sink):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.listener.close()
+
+
+def test_fetch_of_content_survives_a_reset_connection(lab, upstream, domains):
+    """The audit's content fetches (PulpClient.fetch) against the real content app: a reset is retried."""
+    lab.seed(domains, count=1, prefix="dist-")
+    manifest = urlsplit(upstream.list_all("distributions/file/file/")[0]["base_url"] + "PULP_MANIFEST")
+    relay = ResetFirstRelay((manifest.hostname, manifest.port))
+    try:
+        client = PulpClient(lab.downstream_url, lab.username, lab.password, retries=3, backoff=0.05)
+        direct = client.fetch(manifest.geturl())
+        relayed = client.fetch("http://127.0.0.1:%d%s" % (relay.port, manifest.path))
+    finally:
+        relay.close()
+    assert direct.status_code == 200 and direct.content
+    assert relay.accepted >= 2  # the first connection was reset, the retry went through
+    assert (relayed.status_code, relayed.content) == (direct.status_code, direct.content)
 
 
 @pytest.fixture
