@@ -73,18 +73,46 @@ def count_distributions(client, prefix=None):
     return client.get("distributions/file/file/", params=params)["count"]
 
 
+def seeded_problem(client, prefix, serve):
+    """Why the domain's first PREFIX distribution is not what the seeder makes for ``serve`` (None: it is).
+
+    A reused domain may hold distributions an older seeder or a test left there; the bench
+    would then measure (or fail on) something else than it says.
+    """
+    params = {"limit": 1, "ordering": "name"}
+    if prefix:
+        params["name__startswith"] = prefix
+    found = client.get("distributions/file/file/", params=params)["results"]
+    if not found:
+        return None
+    dist = found[0]
+    if not dist.get(serve):
+        return "'%s' serves no %s" % (dist["name"], serve)
+    import requests  # pylint: disable=import-outside-toplevel
+    status = requests.get(dist["base_url"].rstrip("/") + "/PULP_MANIFEST", timeout=60).status_code
+    if status != 200:
+        return "'%s' answers %d for PULP_MANIFEST at %s" % (dist["name"], status, dist["base_url"])
+    return None
+
+
 def ensure_seeded(lab, domain, count, prefix, serve="publication"):
     """Seed the upstream domain up to ``count`` distributions PREFIX0001...; reuse what exists.
 
-    Returns how many the domain holds with that prefix.
+    Returns how many the domain holds with that prefix. Exits with a message when the
+    distributions found there do not serve what the seeder would have made.
     """
-    have = count_distributions(lab.client("upstream", domain), prefix)
+    client = lab.client("upstream", domain)
+    have = count_distributions(client, prefix)
     if have < count:
         started = time.time()
         # an interrupted seed resumes: repositories that already have content keep it
         lab.seed(domain, count, prefix, serve=serve, start=1, keep_content=True)
         print("seeded %d upstream distributions in %s: %.1f s" % (count - have, domain, time.time() - started))
-        have = count_distributions(lab.client("upstream", domain), prefix)
+        have = count_distributions(client, prefix)
+    problem = seeded_problem(client, prefix, serve)
+    if problem:
+        sys.exit("upstream domain %s holds %d '%s' distributions that are not what this bench seeds (%s):"
+                 " give another domain, or delete them there" % (domain, have, prefix or "", problem))
     return have
 
 
