@@ -106,6 +106,9 @@ def faultlab():
     lab = FaultLab(env)
     yield lab
     lab.restore()
+    # Every session starts this lab afresh (above), so nothing is gained by leaving it running:
+    # stop it, so that the gates after this one and the machine get its processes back.
+    pulplab("stop")
 
 
 def manifest_urls(lab, domain, base_paths, side="downstream"):
