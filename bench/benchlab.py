@@ -66,11 +66,16 @@ def ensure_domain(lab, side, name):
         lab.create_domain(side, name)
 
 
-def count_distributions(client, prefix=None):
-    params = {"limit": 1}
+def first_distributions(client, prefix=None):
+    """The first page (one row, by name) of the domain's file distributions named PREFIX...: count and row."""
+    params = {"limit": 1, "ordering": "name"}
     if prefix:
         params["name__startswith"] = prefix
-    return client.get("distributions/file/file/", params=params)["count"]
+    return client.get("distributions/file/file/", params=params)
+
+
+def count_distributions(client, prefix=None):
+    return first_distributions(client, prefix)["count"]
 
 
 def seeded_problem(client, prefix, serve):
@@ -79,17 +84,13 @@ def seeded_problem(client, prefix, serve):
     A reused domain may hold distributions an older seeder or a test left there; the bench
     would then measure (or fail on) something else than it says.
     """
-    params = {"limit": 1, "ordering": "name"}
-    if prefix:
-        params["name__startswith"] = prefix
-    found = client.get("distributions/file/file/", params=params)["results"]
+    found = first_distributions(client, prefix)["results"]
     if not found:
         return None
     dist = found[0]
     if not dist.get(serve):
         return "'%s' serves no %s" % (dist["name"], serve)
-    import requests  # pylint: disable=import-outside-toplevel
-    status = requests.get(dist["base_url"].rstrip("/") + "/PULP_MANIFEST", timeout=60).status_code
+    status = client.fetch(dist["base_url"].rstrip("/") + "/PULP_MANIFEST").status_code
     if status != 200:
         return "'%s' answers %d for PULP_MANIFEST at %s" % (dist["name"], status, dist["base_url"])
     return None

@@ -104,11 +104,13 @@ def faultlab():
         key, _sep, value = line.replace("export ", "", 1).partition("=")
         env[key] = value
     lab = FaultLab(env)
-    yield lab
-    lab.restore()
-    # Every session starts this lab afresh (above), so nothing is gained by leaving it running:
-    # stop it, so that the gates after this one and the machine get its processes back.
-    pulplab("stop")
+    try:
+        yield lab
+        lab.restore()
+    finally:
+        # Every session starts this lab afresh (above), so nothing is gained by leaving it running:
+        # stop it, also when restoring failed, so that the gates after this one get its processes back.
+        pulplab("stop")
 
 
 def manifest_urls(lab, domain, base_paths, side="downstream"):
