@@ -13,6 +13,8 @@ options:
   pulp_url:
     description:
       - URL of the (downstream) Pulp server, for example C(https://pulp.example.com).
+      - Credentials written into the URL (C(https://user:password@host)) are refused; give them in
+        O(username) and O(password).
       - Falls back to the environment variable E(PULP_URL).
     type: str
     required: true

@@ -13,6 +13,7 @@ __metaclass__ = type
 
 import json
 import random
+import re
 import time
 
 try:
@@ -38,10 +39,35 @@ TASK_ACTIVE_STATES = ("waiting", "running", "canceling")
 MAX_HREF_FILTER_CHARS = 2000
 
 
+# The user:password@ part of a URL: up to the last '@' before the host's end (a password may hold an '@').
+_USERINFO = re.compile(r"(?<=://)[^/\s]*@")
+
+
+def url_passwords(text):
+    """The passwords written into URLs in ``text`` (``https://user:PASSWORD@host``), as a set."""
+    if not isinstance(text, str):
+        return set()
+    found = set()
+    for match in _USERINFO.finditer(text):
+        password = match.group(0)[:-1].partition(":")[2]
+        if password:
+            found.add(password)
+    return found
+
+
+def hide_userinfo(text):
+    """``text`` with the credentials of every URL in it (``https://user:pass@host``) shown as ``***@``."""
+    if not isinstance(text, str):
+        return text
+    return _USERINFO.sub("***@", text)
+
+
 class PulpError(Exception):
-    """An expected failure: its message is fit to show an operator, and holds no secret."""
+    """An expected failure: its message is fit to show an operator, and holds no secret
+    (credentials written into a URL are hidden here, whoever built the message)."""
 
     def __init__(self, message, status=None, url=None, body=None):
+        message = hide_userinfo(message)
         super(PulpError, self).__init__(message)
         self.message = message
         self.status = status
@@ -147,15 +173,24 @@ class PulpClient(object):
         backoff=0.5,
         user_agent="pulpops.replication",
         use_session=True,
+        domain_option="pulp_domain",
     ):
         if not HAS_REQUESTS:
             raise PulpError("The Python library 'requests' is required: %s" % REQUESTS_IMPORT_ERROR)
-        if not base_url or not urlsplit(base_url).scheme or not urlsplit(base_url).netloc:
+        try:
+            parts = urlsplit(base_url or "")
+            parts.port  # pylint: disable=pointless-statement  # raises ValueError for a port out of range
+        except ValueError:
+            parts = None
+        if not base_url or parts is None or not parts.scheme or not parts.netloc:
             raise PulpError("pulp_url must be an absolute URL such as https://pulp.example.com, got %r" % (base_url,))
         self.base_url = base_url.rstrip("/")
+        self.display_url = hide_userinfo(self.base_url)  # for messages and results
+        self._origin = "%s://%s" % (parts.scheme, parts.netloc.rpartition("@")[2])  # Referer, without credentials
         self.username = username
         self._password = password
         self.domain = domain or "default"
+        self.domain_option = domain_option
         api_root = api_root or "/pulp/"
         self.api_root = "/" + api_root.strip("/") + "/"
         self.timeout = timeout
@@ -186,6 +221,12 @@ class PulpClient(object):
         """The API prefix of this client's domain, e.g. '/pulp/default/api/v3/'."""
         if self.domain_enabled:
             return "%s%s/api/v3/" % (self.api_root, self.domain)
+        if self.domain != "default":
+            # Without domains every path is the default domain's: acting there would touch the wrong objects.
+            raise PulpError(
+                "%s: domain %r was asked for, but the server at %s has no domains (DOMAIN_ENABLED is off, or"
+                " pulpcore is older than 3.23; it runs %s): omit it or give 'default'"
+                % (self.domain_option, self.domain, self.display_url, version_text(self.core_version)))
         return "%sapi/v3/" % self.api_root
 
     def url(self, path):
@@ -241,14 +282,16 @@ class PulpClient(object):
             what = "option '%s'" % option if option else feature
             raise PulpError(
                 "%s needs pulpcore >= %s; the server at %s runs pulpcore %s"
-                % (what, version_text(minimum), self.base_url, version_text(self.core_version))
+                % (what, version_text(minimum), self.display_url, version_text(self.core_version))
             )
 
     # ----------------------------------------------------------------- auth
     def _basic_auth(self):
         if self.username is None and self._password is None:
             return None
-        return HTTPBasicAuth(self.username or "", self._password or "")
+        # UTF-8, as Django REST framework decodes it first (requests would encode str as latin-1 and
+        # fail on any other character, with part of the password in the error).
+        return HTTPBasicAuth((self.username or "").encode("utf-8"), (self._password or "").encode("utf-8"))
 
     def login(self):
         """Upgrade to a session where the server has POST .../login/; basic auth otherwise."""
@@ -291,6 +334,10 @@ class PulpClient(object):
                     % (method, url, kind, _short(exc)),
                     url=url,
                 )
+            except requests.exceptions.RequestException as exc:
+                # A URL requests cannot use (a port out of range, a bad host): nothing was sent.
+                raise PulpConnectionError("%s %s cannot be sent: %s. Check pulp_url (or the upstream's base_url)."
+                                          % (method, url, _short(exc)), url=url)
             if response.status_code in RETRY_STATUSES and attempt + 1 < attempts:
                 self._sleep(attempt)
                 continue
@@ -310,7 +357,7 @@ class PulpClient(object):
         if self._logged_in:
             if method not in SAFE_METHODS:
                 headers["X-CSRFToken"] = self.session.cookies.get("csrftoken", "")
-                headers["Referer"] = self.base_url + "/"
+                headers["Referer"] = self._origin + "/"
         else:
             auth = self._basic_auth()
         kwargs = {"params": params, "headers": headers}
@@ -396,7 +443,7 @@ class PulpClient(object):
             who = "user '%s'" % self.username if self.username else "anonymous access (no username given)"
             return PulpAuthError(
                 "%s %s was denied (%s) for %s on %s: %s. Check username and password (or the client certificate)."
-                % (method, _path(url), status, who, self.base_url, detail),
+                % (method, _path(url), status, who, self.display_url, detail.rstrip(".")),
                 status=status, url=url, body=body,
             )
         if status == 404:

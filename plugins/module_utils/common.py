@@ -19,6 +19,7 @@ from ansible_collections.pulpops.replication.plugins.module_utils.client import 
     REQUESTS_IMPORT_ERROR,
     PulpClient,
     PulpError,
+    url_passwords,
 )
 
 SECRET_MARK_SET = "is set"
@@ -75,6 +76,12 @@ class PulpModuleMixin(object):
 
     _client = None  # built by ``client`` on first use
 
+    def _mask_url_passwords(self):
+        """A password written into a URL option (refused by check_inputs) is masked like a no_log option,
+        also in the result's invocation."""
+        for value in self.params.values():
+            self.no_log_values.update(url_passwords(value))
+
     @property
     def client(self):
         if self._client is None:
@@ -110,6 +117,7 @@ class PulpModule(PulpModuleMixin, AnsibleModule):
     def __init__(self, argument_spec=None, **kwargs):
         kwargs.setdefault("supports_check_mode", True)
         super(PulpModule, self).__init__(argument_spec=module_argument_spec(argument_spec), **kwargs)
+        self._mask_url_passwords()
         if not HAS_REQUESTS:
             self.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))
 
@@ -149,6 +157,7 @@ class ControllerModule(PulpModuleMixin):
         validation = ModuleArgumentSpecValidator(self.argument_spec).validate(self.params)
         self.params.update(validation.validated_parameters)
         self.no_log_values.update(validation._no_log_values)  # pylint: disable=protected-access
+        self._mask_url_passwords()
         if validation.error_messages:
             msg = validation.errors.msg
             if isinstance(validation.errors[0], UnsupportedError):

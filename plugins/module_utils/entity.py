@@ -26,6 +26,7 @@ from ansible_collections.pulpops.replication.plugins.module_utils.client import 
     PulpError,
     PulpNotFound,
     PulpValidationError,
+    hide_userinfo,
 )
 
 SECRET_MARK_SET = "is set"
@@ -81,8 +82,9 @@ class Entity(object):
     """
 
     def __init__(self, kind, endpoint, fields, required_on_create=(), create_defaults=None, unique=None,
-                 identity="name", name_taken_hint=None):
+                 identity="name", name_taken_hint=None, min_version=None):
         self.kind = kind
+        self.min_version = min_version  # the pulpcore that introduced the endpoint
         self.endpoint = endpoint
         self.fields = list(fields)
         self.required_on_create = tuple(required_on_create)
@@ -133,7 +135,7 @@ def redact(entity, obj):
     """A copy of an API object with every secret/write-only field as 'is set'/'is not set'."""
     if obj is None:
         return None
-    result = dict(obj)
+    result = dict((key, hide_userinfo(value)) for key, value in obj.items())  # a base_url with user:password@
     for field in entity.fields:
         if field.secret:
             result[field.name] = SECRET_MARK_SET if is_set(obj, field.name) else SECRET_MARK_UNSET
@@ -173,7 +175,7 @@ def resolve_references(client, entity, wanted, label):
         if not href:
             raise PulpError(
                 "%s: %s '%s' (option %s) was not found in domain '%s' on %s"
-                % (label, ref.kind, value, field.option, client.domain, client.base_url)
+                % (label, ref.kind, value, field.option, client.domain, client.display_url)
             )
         resolved[field.name] = href
     return resolved
@@ -223,6 +225,8 @@ def ensure(ctx, entity, name, wanted, state="present", match="name", update_secr
     wanted = dict((k, v) for k, v in wanted.items() if v is not None)
     wanted[entity.identity] = name
 
+    if entity.min_version:
+        client.require_version(entity.kind, entity.min_version)
     existing = _locate(client, entity, name, wanted, state, match, label)
 
     if state == "absent":
@@ -386,7 +390,8 @@ def _result(entity, changed, before, after, managed, extra):
 
 
 # ------------------------------------------------------------------ the entities we manage
-# pulpcore versions that introduced UpstreamPulp fields (CHANGES.md).
+# pulpcore versions that introduced UpstreamPulp and its fields (CHANGES.md).
+UPSTREAM_PULP_VERSION = (3, 23, 0)
 Q_SELECT_VERSION = (3, 62, 0)
 POLICY_VERSION = (3, 73, 0)
 NETWORK_FIELDS_VERSION = (3, 111, 0)
@@ -418,6 +423,7 @@ UPSTREAM_PULP = Entity(
     create_defaults={"api_root": "/pulp/"},
     # pulpcore validates UpstreamPulp names against every domain, though the table allows one per domain.
     name_taken_hint="UpstreamPulp names are unique across all domains of the server; pick another name",
+    min_version=UPSTREAM_PULP_VERSION,
 )
 
 # type -> (distribution path, repository path, publication path), where plugin and type
@@ -435,11 +441,14 @@ def distribution_paths(dist_type):
     ``dist_type`` is a plugin name ('file', 'rpm', 'container') or an explicit
     'plugin/type' pair ('deb/apt').
     """
-    if "/" in dist_type:
-        plugin, kind = dist_type.strip("/").split("/", 1)
-        paths = ("%s/%s" % (plugin, kind),) * 3
+    parts = dist_type.strip().strip("/").split("/")
+    if not all(part.strip() for part in parts) or len(parts) > 2:
+        raise PulpError("type must be a plugin name such as 'file' or a 'plugin/type' pair such as 'deb/apt', got %r"
+                        % dist_type)
+    if len(parts) == 2:
+        paths = ("%s/%s" % tuple(parts),) * 3
     else:
-        paths = DISTRIBUTION_PATHS.get(dist_type, ("%s/%s" % (dist_type, dist_type),) * 3)
+        paths = DISTRIBUTION_PATHS.get(parts[0], ("%s/%s" % (parts[0], parts[0]),) * 3)
     return tuple(("%s/%s/" % (prefix, path)) if path else None
                  for prefix, path in zip(("distributions", "repositories", "publications"), paths))
 
@@ -473,7 +482,7 @@ def distribution_entity(client, dist_type):
         plugins = ", ".join(sorted(client.versions()))
         raise PulpError(
             "The server at %s has no '%s' distributions (%s answers 404); its plugins: %s"
-            % (client.base_url, dist_type, dist_ep, plugins)
+            % (client.display_url, dist_type, dist_ep, plugins)
         )
     return Entity(
         kind="%s distribution" % dist_type,

@@ -23,7 +23,7 @@ try:
 except ImportError:  # pragma: no cover - Python 2 is not supported, sanity imports it
     from urlparse import urlparse  # type: ignore
 
-from ansible_collections.pulpops.replication.plugins.module_utils.client import PulpError
+from ansible_collections.pulpops.replication.plugins.module_utils.client import PulpError, hide_userinfo
 from ansible_collections.pulpops.replication.plugins.module_utils.common import client_from_params
 
 CONNECTION_FILES = ("ca_cert", "client_cert", "client_key")
@@ -55,20 +55,45 @@ def string_type_errors(argument_spec, raw):
 
 
 def url_error(option, value):
-    """None when ``value`` is an http(s) URL with a host, else the message."""
+    """None when ``value`` is an http(s) URL with a host, a valid port and no credentials, else the message
+    (which never repeats credentials written into the URL)."""
     if value is None:
         return None
-    parsed = urlparse(value)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        return "%s must be an http:// or https:// URL such as https://pulp.example.com, got %r" % (option, value)
+    shown = hide_userinfo(value)
+    try:
+        parsed = urlparse(value)
+        port = parsed.port
+    except ValueError as exc:  # '[::1' without its bracket, a port out of range or not a number
+        return "%s is not a usable URL (%s), got %r" % (option, exc, shown)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        return "%s must be an http:// or https:// URL such as https://pulp.example.com, got %r" % (option, shown)
+    if "@" in parsed.netloc:
+        return ("%s must not hold credentials (user:password@ before the host): they would show in messages "
+                "and logs; give them in the username and password options" % option)
+    if port == 0:
+        return "%s: port 0 is not a usable port, got %r" % (option, shown)
     return None
 
 
-def input_errors(params, argument_spec, raw=None, positive=(), non_negative=(), urls=(), files=(), out_dirs=()):
+def label_errors(option, labels):
+    """Pulp's labels are strings: a number or a boolean would never equal what the server stores."""
+    if not isinstance(labels, dict):
+        return []
+    return ["%s.%s must be a string, got %s %r%s" % (option, key, type(value).__name__, value,
+                                                     ": quote it" if isinstance(value, (int, float)) else "")
+            for key, value in sorted(labels.items(), key=lambda item: str(item[0]))
+            if not isinstance(value, str)]
+
+
+def input_errors(params, argument_spec, raw=None, positive=(), non_negative=(), urls=(), files=(), out_dirs=(),
+                 non_empty=()):
     """Every problem with the given parameters, as one-line messages naming the option."""
     errors = string_type_errors(argument_spec, raw or {})
     if errors:
         return errors
+    for option in non_empty:
+        if params.get(option) is not None and not str(params[option]).strip():
+            errors.append("%s must not be empty: omit it instead" % option)
     for option in positive:
         if params.get(option) is not None and params[option] <= 0:
             errors.append("%s must be greater than 0, got %s" % (option, params[option]))
@@ -79,22 +104,25 @@ def input_errors(params, argument_spec, raw=None, positive=(), non_negative=(), 
         message = url_error(option, params.get(option))
         if message:
             errors.append(message)
+    errors.extend(label_errors("pulp_labels", params.get("pulp_labels")))
     for option in CONNECTION_FILES + tuple(files):
         if params.get(option) and not os.path.isfile(params[option]):
             errors.append("%s: no such file %r" % (option, params[option]))
     for option in out_dirs:
         if params.get(option):
             directory = os.path.dirname(os.path.abspath(params[option]))
-            if not os.path.isdir(directory):
+            if os.path.isdir(params[option]):
+                errors.append("%s: %r is a directory; give the path of a file to write" % (option, params[option]))
+            elif not os.path.isdir(directory):
                 errors.append("%s: directory %r does not exist" % (option, directory))
     return errors
 
 
-def check_inputs(module, positive=(), non_negative=(), urls=(), files=(), out_dirs=()):
+def check_inputs(module, positive=(), non_negative=(), urls=(), files=(), out_dirs=(), non_empty=()):
     """Fail the module (one line, naming the option) when an input is of a wrong type or impossible."""
     errors = input_errors(module.params, module.argument_spec, raw=_raw_params(module),
                           positive=("request_timeout",) + tuple(positive), non_negative=non_negative,
-                          urls=urls, files=files, out_dirs=out_dirs)
+                          urls=urls, files=files, out_dirs=out_dirs, non_empty=non_empty)
     if errors:
         module.fail_json(msg="; ".join(errors))
 

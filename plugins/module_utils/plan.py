@@ -400,7 +400,7 @@ def find_conflicts(upstream, downstream, server, key, types):
         if holder is not None and holder["name"] != u["name"] and not _owned(holder, key, pk) \
                 and ("distributions", holder["name"]) not in seen:
             same = holder["base_path"] == u["base_path"] and holder["type"] == u["type"]
-            if policy != "labeled" and same:
+            if policy != "labeled" and same and server.get("base_path_reuse", True):
                 effect = "taken over: renamed to '%s', relabeled, its content replaced" % u["name"]
             else:
                 effect = "fails: base_path taken, PLP0018 and nothing switches"
@@ -635,7 +635,9 @@ def simulate(upstream, downstream, server, label, request_q_select=None, types=(
                     dist["base_path"] = u["base_path"]
                 dist["labels"] = dict(label)
                 continue
-            found = domain.at_base_path(u["base_path"])
+            # pulpcore >= 3.113 takes over (renames) its own distribution at the base_path; older servers
+            # try to create a second one there, which fails (the reconcile phase renames first).
+            found = domain.at_base_path(u["base_path"]) if server.get("base_path_reuse", True) else None
             if found is not None and found["type"] == u["type"] and _managed(found, policy, key, pk):
                 found["name"] = u["name"]
                 found["labels"] = dict(label)

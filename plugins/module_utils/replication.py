@@ -25,6 +25,7 @@ from ansible_collections.pulpops.replication.plugins.module_utils.client import 
     PulpValidationError,
     TASK_ACTIVE_STATES,
     TASK_ERROR_STATES,
+    hide_userinfo,
     task_error_text,
 )
 from ansible_collections.pulpops.replication.plugins.module_utils import plan as planmod
@@ -33,8 +34,12 @@ from ansible_collections.pulpops.replication.plugins.module_utils.inputs import 
 from ansible_collections.pulpops.replication.plugins.module_utils.lock import GUARD_ENDPOINT
 
 PAGE_SIZE = 1000
-POLICY_VERSION = (3, 73, 0)
+# What a replication planned, run and audited here relies on, all in pulpcore 3.73: replicate() labels what it
+# creates with its UpstreamPulp and honours a policy (3.73), and ends with finalize_replication (3.71).
+REPLICATION_VERSION = (3, 73, 0)
+REPLICATION_FEATURE = "replication with pulpops.replication (the ownership labels and policy of pulpcore 3.73)"
 REQUEST_Q_SELECT_VERSION = (3, 113, 0)
+BASE_PATH_REUSE_VERSION = (3, 113, 0)  # replicate() renames its own distribution found at an upstream's base_path
 FINALIZE_TASK = "finalize_replication"
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -83,8 +88,9 @@ def module_main(module):
             result.pop("diff", None)
         return result
 
+    # An empty per-request q_select is no filter to pulpcore: the server would replicate (and prune) everything.
     check_inputs(module, positive=("timeout", "poll_interval"), urls=("base_url",),
-                 files=("upstream_ca_cert", "upstream_client_cert", "upstream_client_key"))
+                 files=("upstream_ca_cert", "upstream_client_cert", "upstream_client_key"), non_empty=("q_select",))
     module.run_safely(domain_aware(replicate))
 
 
@@ -97,7 +103,7 @@ def upstream_pulps(client, name):
             found = item
         else:
             others.append({"name": item["name"], "policy": item.get("policy"), "q_select": item.get("q_select"),
-                           "base_url": item.get("base_url"), "domain": item.get("domain")})
+                           "base_url": hide_userinfo(item.get("base_url")), "domain": item.get("domain")})
     return found, others
 
 
@@ -163,6 +169,7 @@ def upstream_client(server, params):
         client_cert=params.get("upstream_client_cert"),
         client_key=params.get("upstream_client_key"),
         domain=server.get("domain") or params.get("domain") or "default",
+        domain_option="domain (the upstream's)",
         api_root=server.get("api_root") or params.get("api_root") or "/pulp/",
         timeout=params.get("request_timeout") or 60,
     )
@@ -258,12 +265,12 @@ class Replication(object):
         # when the UpstreamPulp names the same upstream (decided when the upstream is first read, so
         # the downstream's lists need not wait for the upstream's login).
         self._early = _EarlyLogin(params) if upstream is None and params.get("base_url") else None
+        client.require_version(REPLICATION_FEATURE, REPLICATION_VERSION)  # after the upstream's login has started
         self.upstream_pulp, self._neighbours = upstream_pulps(client, params["upstream"])
-        if params.get("policy") and client.core_version < POLICY_VERSION:
-            client.require_version("policy", POLICY_VERSION, option="policy")
         if params.get("q_select") is not None:
             client.require_version("per-request q_select", REQUEST_Q_SELECT_VERSION, option="q_select")
         self.server = planmod.server_view(self.upstream_pulp, policy=params.get("policy"))
+        self.server["base_path_reuse"] = client.core_version >= BASE_PATH_REUSE_VERSION
         if self.upstream_pulp is None:
             self.server["q_select"] = None
         self._upstream = upstream or upstream_client(self.upstream_pulp or {}, params)

@@ -29,7 +29,7 @@ options:
       - Plugin type of the distribution, for example C(file), C(rpm), C(container). The
         endpoints are C(distributions/<type>/<type>/) and C(repositories/<type>/<type>/),
         except for the known exceptions C(deb) (C(deb/apt)) and C(python) (C(python/pypi)).
-      - An explicit C(plugin/type) pair such as C(deb/apt) is used as given.
+      - An explicit C(plugin/type) pair such as C(deb/apt) is used as given; any other form is an error.
       - A type the server has no plugin for is an error.
     type: str
     default: file
@@ -60,6 +60,7 @@ options:
   pulp_labels:
     description:
       - Labels of the distribution. When given, they are the whole set (labels not listed are removed).
+      - Values are strings; quote numbers and booleans (V("1"), not V(1)).
     type: dict
   state:
     description: Whether the distribution should exist.

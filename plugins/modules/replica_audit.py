@@ -25,6 +25,7 @@ description:
     version each side serves and, where the plugin serves one, by the index file
     (C(PULP_MANIFEST) for file, C(repodata/repomd.xml) for rpm).
   - Read-only; runs the same in check mode and never reports a change.
+  - Needs pulpcore >= 3.73 on the downstream (the ownership labels replication writes from that version on).
 extends_documentation_fragment:
   - pulpops.replication.connection
   - pulpops.replication.upstream_read
@@ -134,11 +135,16 @@ from ansible_collections.pulpops.replication.plugins.module_utils.audit import A
 from ansible_collections.pulpops.replication.plugins.module_utils.common import PulpModule, upstream_read_argument_spec
 from ansible_collections.pulpops.replication.plugins.module_utils.inputs import check_inputs, domain_aware
 from ansible_collections.pulpops.replication.plugins.module_utils.client import PulpError
-from ansible_collections.pulpops.replication.plugins.module_utils.replication import upstream_client
+from ansible_collections.pulpops.replication.plugins.module_utils.replication import (
+    REPLICATION_FEATURE,
+    REPLICATION_VERSION,
+    upstream_client,
+)
 
 
 def run(module):
     params = module.params
+    module.client.require_version(REPLICATION_FEATURE, REPLICATION_VERSION)
     server = module.client.find("upstream-pulps/", name=params["upstream"])
     if server is None:
         raise PulpError("upstream: no UpstreamPulp named %r in domain %r of %s"

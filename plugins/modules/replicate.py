@@ -30,6 +30,7 @@ options:
     description:
       - The upstream's base URL, used only when the UpstreamPulp does not exist yet (check mode
         of a play that would create it). Otherwise the UpstreamPulp's value is used.
+      - Credentials written into the URL are refused; give them in O(upstream_username) and O(upstream_password).
     type: str
   api_root:
     description: The upstream's API root, when the UpstreamPulp does not exist yet.
@@ -46,6 +47,7 @@ options:
     description:
       - A per-request filter over the upstream distributions (pulpcore >= 3.113). With it the
         server deletes nothing (remove_missing is skipped).
+      - An empty string is refused (pulpcore reads it as no filter).
     type: str
   wait:
     description: Wait for the replication's task group to finish.
@@ -125,6 +127,8 @@ options:
     type: bool
     default: false
 notes:
+  - Needs pulpcore >= 3.73 on the downstream (replication labels what it creates with its UpstreamPulp and
+    honours a policy from that version on); an older server fails before anything is read or changed.
   - Check mode returns the plan; with C(--diff) also the domain's distributions before and after.
   - Upstream distributions that serve a repository are synced on every run (the server cannot tell
     whether their content changed); the plan lists them under C(plan.resync) and predicts no content change.

@@ -32,7 +32,9 @@ options:
     choices: [present, absent]
     default: present
   base_url:
-    description: URL of the upstream Pulp server, for example C(https://upstream.example.com). Required to create.
+    description:
+      - URL of the upstream Pulp server, for example C(https://upstream.example.com). Required to create.
+      - Credentials written into the URL are refused; give them in O(upstream_username) and O(upstream_password).
     type: str
   api_root:
     description: API root of the upstream server. Sent as C(/pulp/) on create when not given.
@@ -102,8 +104,8 @@ options:
     choices: [on_create, always]
     default: on_create
 notes:
-  - An option that the server's pulpcore does not know fails before any write, naming the
-    option and the server's version.
+  - Needs pulpcore >= 3.23 (UpstreamPulp). An option that the server's pulpcore does not know fails before
+    any write, naming the option and the server's version.
 """
 
 EXAMPLES = r"""

@@ -28,15 +28,20 @@ MODULES = ("upstream_pulp", "distribution", "replicate", "domain_lock", "replica
 LIST = ["x1", "y2"]  # no letter of the messages: secrets given this are masked in the output
 NO_FILE = "/nonexistent/bad-input/file.pem"
 NO_DIR_FILE = "/nonexistent/bad-input/report.out"
+URL_SECRET = "Zq9-url-secret"  # a password written into a URL: refused, and masked wherever it would show
 
 # (option, value, extra options, words of which the message must hold one). None: the option's name.
 CONNECTION_CASES = [
     ("pulp_url", LIST, {}, None),
     ("pulp_url", "not a url", {}, None),
     ("pulp_url", "ftp://127.0.0.1:21", {}, None),
+    ("pulp_url", "http://admin:%s@127.0.0.1:24827" % URL_SECRET, {}, None),
+    ("pulp_url", "http://127.0.0.1:99999", {}, None),
+    ("pulp_url", "http://[::1", {}, None),
     ("username", LIST, {}, None),
     ("password", LIST, {}, None),
     ("password", "wrong-password", {}, ["password"]),
+    ("password", "wrong-p\u00e4ssw\u20acrd", {}, ["password"]),
     ("validate_certs", "maybe", {}, None),
     ("ca_cert", LIST, {}, None),
     ("ca_cert", NO_FILE, {}, None),
@@ -79,6 +84,7 @@ CASES = {
         ("state", "bogus", {}, None),
         ("base_url", LIST, {}, None),
         ("base_url", "not a url", {}, None),
+        ("base_url", "https://sync:%s@central.example.com" % URL_SECRET, {}, None),
         ("api_root", LIST, {}, None),
         ("domain", LIST, {}, None),
         ("upstream_username", LIST, {}, None),
@@ -107,9 +113,11 @@ CASES = {
         ("name", LIST, {}, None),
         ("type", LIST, {}, None),
         ("type", "nosuchtype", {}, None),
+        ("type", "/", {}, None),
         ("base_path", LIST, {}, None),
         ("pulp_labels", "notadict", {}, None),
         ("pulp_labels", {"key": ["not", "a", "string"]}, {}, None),
+        ("pulp_labels", {"env": 1}, {}, None),
         ("repository", LIST, {}, None),
         ("repository", "no-such-repository", {}, None),
         ("repository_version", LIST, {}, None),
@@ -129,6 +137,7 @@ CASES = {
         ("policy", "bogus", {}, None),
         ("q_select", LIST, {}, None),
         ("q_select", "name=(", {}, ["q_select", "q: Syntax error"]),
+        ("q_select", "", {}, None),
         ("wait", "maybe", {}, None),
         ("timeout", "abc", {}, None),
         ("timeout", -1, {}, None),
@@ -165,6 +174,7 @@ CASES = {
         ("parallel", -2, {}, None),
         ("report_path", LIST, {}, None),
         ("report_path", NO_DIR_FILE, {}, None),
+        ("report_path", "/tmp", {}, None),
         ("junit_path", LIST, {}, None),
         ("junit_path", NO_DIR_FILE, {}, None),
         ("fail_on_difference", "maybe", {}, None),
@@ -186,6 +196,14 @@ FIXES = [
     "`upstream_ca_cert`, `upstream_client_cert`, `upstream_client_key` must name existing files.",
     "`replica_audit`: `parallel` must be greater than 0; `report_path` and `junit_path` must be in an existing "
     "directory (was an unexpected error after the audit); the upstream TLS files must exist.",
+    "Every module: a URL option holding credentials (`https://user:password@host`) is refused, and the password "
+    "is masked in the result (it was shown in error messages); a port out of range or a broken IPv6 address is "
+    "named (was an unexpected error showing the URL); a password outside latin-1 is sent as UTF-8 (was an "
+    "unexpected error showing one of its characters).",
+    "`distribution`: `type` must name an endpoint (`/` was an unexpected error); `pulp_labels` values must be "
+    "strings (a number never equals what Pulp stores, so every run reported a change).",
+    "`replicate`: an empty `q_select` is refused (pulpcore reads it as no filter and would replicate, and prune, "
+    "everything). `replica_audit`: a `report_path` that is a directory is named before the audit runs.",
 ]
 
 SNAPSHOT_ENDPOINTS = ("distributions/", "repositories/", "remotes/", "publications/", "upstream-pulps/",
@@ -305,7 +323,7 @@ def test_every_option_with_bad_input_fails_clearly_and_changes_nothing(lab, doma
                                 % (module, option, value, words, message))
             elif "Unexpected error" in message or "Traceback" in message:
                 problems.append("%s %s=%r: unexpected error: %r" % (module, option, value, message))
-            if "lab-admin-password" in json.dumps(result):
+            if "lab-admin-password" in json.dumps(result) or URL_SECRET in json.dumps(result):
                 problems.append("%s %s=%r: the password shows in the result" % (module, option, value))
     write_report(rows)
     assert not problems, "\n".join(problems)

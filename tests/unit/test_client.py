@@ -153,12 +153,27 @@ def test_urls_with_domains_enabled_carry_the_domain(fake):
     assert pulp.url("http://elsewhere:24817/x/") == "http://elsewhere:24817/x/"
 
 
-def test_urls_with_domains_disabled_ignore_the_domain_and_honour_the_api_root(fake):
+def test_urls_with_domains_disabled_honour_the_api_root(fake):
     fake.domain_enabled = False
-    pulp = PulpClient(BASE, domain="team-a", api_root="custom")
+    pulp = PulpClient(BASE, domain="default", api_root="custom")
     assert pulp.api_base == "/custom/api/v3/"
     assert pulp.url("remotes/") == BASE + "/custom/api/v3/remotes/"
     assert fake.calls_to("GET", "/custom/api/v3/status/"), "status is read under the API root, never domain-scoped"
+
+
+def test_a_domain_on_a_server_without_domains_is_an_error_naming_the_option(fake):
+    """Without domains every path is the default domain's: a named domain must not silently act there."""
+    fake.domain_enabled = False
+    pulp = PulpClient(BASE, domain="team-a")
+    with pytest.raises(PulpError) as caught:
+        pulp.url("remotes/")
+    assert caught.value.message.startswith("pulp_domain: domain 'team-a' was asked for")
+    assert "has no domains" in caught.value.message
+    upstream = PulpClient(BASE, domain="team-a", domain_option="domain (the upstream's)")
+    with pytest.raises(PulpError) as caught:
+        upstream.href("distributions/")
+    assert caught.value.message.startswith("domain (the upstream's): domain 'team-a'")
+    assert not fake.calls_to("GET", "/remotes/") and not fake.calls_to("GET", "/distributions/")
 
 
 def test_status_is_read_once_per_client(fake):
@@ -256,7 +271,7 @@ def test_a_session_logs_in_once_with_basic_auth_and_then_sends_the_csrf_token_on
 
     logins = fake.calls_to("POST", "/login/")
     assert len(logins) == 1
-    assert logins[0]["auth"].username == "admin" and logins[0]["auth"].password == PASSWORD
+    assert logins[0]["auth"].username == b"admin" and logins[0]["auth"].password == PASSWORD.encode()
     read = fake.calls_to("GET", "/repositories/")[0]
     assert read["auth"] is None and "X-CSRFToken" not in read["headers"]
     for write in fake.calls_to("POST", "/repositories/file/file/") + fake.calls_to("DELETE", "/file/1/"):
@@ -271,7 +286,7 @@ def test_without_a_session_every_request_carries_basic_auth(fake):
     pulp.post("repositories/file/file/", {"name": "r"})
     assert not fake.calls_to("POST", "/login/")
     for call in fake.calls_to("GET", "/repositories/") + fake.calls_to("POST", "/repositories/file/file/"):
-        assert call["auth"].password == PASSWORD
+        assert call["auth"].password == PASSWORD.encode()
         assert "X-CSRFToken" not in call["headers"]
 
 
@@ -280,7 +295,7 @@ def test_a_server_without_login_keeps_basic_auth(fake):
     pulp = make_client()
     pulp.post("repositories/file/file/", {"name": "r"})
     write = fake.calls_to("POST", "/repositories/file/file/")[0]
-    assert write["auth"].username == "admin"
+    assert write["auth"].username == b"admin"
     assert "X-CSRFToken" not in write["headers"]
 
 
@@ -337,3 +352,88 @@ def test_waiting_for_many_tasks_keeps_each_filter_short_enough_for_the_server(fa
     for call in polls:
         request = requests.Request("GET", BASE + call["path"], params=call["params"]).prepare()
         assert len("GET %s HTTP/1.1" % request.path_url) < 4094
+
+
+def test_credentials_written_into_a_url_never_reach_a_message():
+    assert pulp_client.hide_userinfo("GET https://admin:p@ss@pulp:24817/x/ failed") == "GET https://***@pulp:24817/x/ failed"
+    assert pulp_client.hide_userinfo("see http://host/a@b and https://u:v@h") == "see http://host/a@b and https://***@h"
+    assert pulp_client.hide_userinfo(None) is None
+    error = PulpError("could not reach http://admin:S3cret@h:1/pulp/")
+    assert "S3cret" not in error.message and "S3cret" not in str(error)
+
+
+def test_a_url_with_credentials_is_shown_without_them(fake):
+    """An UpstreamPulp's base_url (set by hand on the server) may hold user:password@."""
+    pulp = PulpClient("http://admin:S3cret@pulp.example.com", domain="default")
+    assert pulp.display_url == "http://***@pulp.example.com"
+    fake.script("GET", "/remotes/", (403, {"detail": "no"}))
+    with pytest.raises(PulpError) as caught:
+        pulp.get("remotes/")
+    assert "S3cret" not in caught.value.message and "***@pulp.example.com" in caught.value.message
+
+
+def test_a_password_outside_latin_1_is_sent_as_utf_8(fake):
+    """requests encodes str credentials as latin-1 and fails on other characters (showing one of them)."""
+    pulp = make_client(password="hunter\u20ac2024", use_session=False)
+    pulp.get("remotes/")
+    call = fake.calls_to("GET", "/remotes/")[0]
+    prepared = requests.Request("GET", BASE + "/x/", auth=call["auth"]).prepare()
+    import base64
+    sent = base64.b64decode(prepared.headers["Authorization"].split()[1]).decode("utf-8")
+    assert sent == "admin:hunter\u20ac2024"
+
+
+def test_a_url_requests_cannot_use_is_a_clean_error(fake):
+    fake.script("GET", "/remotes/", requests.exceptions.InvalidURL("Failed to parse: https://admin:S3cret@h:99999/x"))
+    with pytest.raises(PulpConnectionError) as caught:
+        make_client().get("remotes/")
+    assert "cannot be sent" in caught.value.message and "S3cret" not in caught.value.message
+    assert len(fake.calls_to("GET", "/remotes/")) == 1, "nothing was sent: no retry"
+
+
+def test_a_port_out_of_range_is_refused_when_the_client_is_built():
+    for bad in ("https://h:99999", "http://[::1"):
+        with pytest.raises(PulpError) as caught:
+            PulpClient(bad)
+        assert "pulp_url must be an absolute URL" in caught.value.message
+
+
+def test_a_downstream_older_than_what_replication_relies_on_is_a_clear_error(fake):
+    """Before 3.73 replicate() writes no ownership labels and knows no policy: refuse before reading anything."""
+    from ansible_collections.pulpops.replication.plugins.module_utils.replication import Replication
+    from ansible_collections.pulpops.replication.plugins.modules import replica_audit
+
+    fake.core = "3.72.0"
+    expected = ("replication with pulpops.replication (the ownership labels and policy of pulpcore 3.73) needs "
+                "pulpcore >= 3.73.0; the server at %s runs pulpcore 3.72.0" % BASE)
+    with pytest.raises(PulpError) as caught:
+        Replication(make_client(), {"upstream": "up", "base_url": None})
+    assert caught.value.message == expected
+
+    class Module:
+        params = {"upstream": "up", "pulp_domain": "default", "pulp_url": BASE}
+        client = make_client()
+
+    with pytest.raises(PulpError) as caught:
+        replica_audit.run(Module)
+    assert caught.value.message == expected
+    assert not fake.calls_to("GET", "/upstream-pulps/")
+    fake.core = "3.73.0"
+    Replication(make_client(), {"upstream": "up", "base_url": "https://up.example.com"})
+    assert len(fake.calls_to("GET", "/upstream-pulps/")) == 1
+
+
+def test_an_upstream_pulp_on_a_server_without_them_is_a_clear_error(fake):
+    from ansible_collections.pulpops.replication.plugins.module_utils.entity import UPSTREAM_PULP, EnsureContext, ensure
+
+    fake.core = "3.22.1"
+    with pytest.raises(PulpError) as caught:
+        ensure(EnsureContext(make_client()), UPSTREAM_PULP, "up", {"base_url": "https://up.example.com"})
+    assert caught.value.message == "UpstreamPulp needs pulpcore >= 3.23.0; the server at %s runs pulpcore 3.22.1" % BASE
+    assert not fake.calls_to("GET", "/upstream-pulps/")
+
+
+def test_the_passwords_of_urls_are_found_for_masking():
+    assert pulp_client.url_passwords("https://admin:p@ss@h/ and http://u:Zq9@g:1/x") == {"p@ss", "Zq9"}
+    assert pulp_client.url_passwords("https://admin@h/") == set()
+    assert pulp_client.url_passwords(["https://a:b@h"]) == set()

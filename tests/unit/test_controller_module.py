@@ -50,6 +50,10 @@ BAD_INPUTS = [
     ({"upstream_ca_cert": "/nonexistent/ca.pem"}, "upstream_ca_cert: no such file '/nonexistent/ca.pem'"),
     ({"q_select": ["a"]}, "q_select must be a string, got a list"),
     ({"bogus": 1}, "Unsupported parameters for (%s) module: bogus" % NAME),
+    ({"pulp_url": "http://admin:%s@127.0.0.1:9" % SECRET}, "pulp_url must not hold credentials"),
+    ({"base_url": "http://sync:%s@up:24817/" % SECRET}, "base_url must not hold credentials"),
+    ({"pulp_url": "http://127.0.0.1:99999"}, "pulp_url is not a usable URL (Port out of range"),
+    ({"q_select": ""}, "q_select must not be empty: omit it instead"),
 ]
 
 
@@ -79,6 +83,13 @@ def test_an_unreachable_server_is_a_clean_failure_not_a_crash():
     assert result["failed"] is True
     assert "127.0.0.1:9" in result["msg"] and "could not connect" in result["msg"]
     assert "exception" not in result
+
+
+def test_a_password_outside_latin_1_is_sent_not_a_crash():
+    result = in_controller(dict(BASE, password="p\u00e4ss\u20ac-" + SECRET, request_timeout=2))
+
+    assert result["failed"] is True and "could not connect" in result["msg"], result["msg"]
+    assert "exception" not in result and SECRET not in json.dumps(result)
 
 
 def fake(check_mode=True, transport="local", become=False, async_val=0, environment=None):

@@ -21,6 +21,7 @@ class FakeClient:
     """Just enough of PulpClient: objects by endpoint, filters by exact field, a write log."""
 
     base_url = "http://fake"
+    display_url = base_url
     domain = "dom"
 
     def __init__(self, version=(3, 123, 1), endpoints=None):
@@ -254,6 +255,23 @@ def test_distribution_endpoints_per_type():
     assert distribution_paths("deb")[0] == "distributions/deb/apt/"
     assert distribution_paths("python")[1] == "repositories/python/python/"
     assert distribution_paths("ostree/ostree")[0] == "distributions/ostree/ostree/"
+    assert distribution_paths("file/") == distribution_paths("file")
+    assert distribution_paths("/deb/apt")[0] == "distributions/deb/apt/"
+
+
+def test_a_type_that_names_no_endpoint_is_a_clear_error():
+    for bad in ("/", "", "deb//apt", "a/b/c", " / "):
+        with pytest.raises(PulpError) as err:
+            distribution_paths(bad)
+        assert err.value.message.startswith("type must be a plugin name such as 'file'"), bad
+
+
+def test_a_base_url_with_credentials_is_shown_without_them():
+    from ansible_collections.pulpops.replication.plugins.module_utils.entity import redact
+    shown = redact(UPSTREAM_PULP, {"name": "up", "base_url": "https://sync:%s@central.example.com" % SECRET,
+                                   "hidden_fields": [{"name": "password", "is_set": True}]})
+    assert shown["base_url"] == "https://***@central.example.com" and SECRET not in repr(shown)
+    assert shown["password"] == "is set"
 
 
 def test_repository_version_by_name_and_number():

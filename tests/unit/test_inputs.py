@@ -63,3 +63,45 @@ def test_a_failure_in_an_existing_domain_is_left_as_it_is(monkeypatch):
 
 def test_the_default_domain_is_never_looked_up():
     assert inputs.missing_domain({"pulp_domain": "default", "pulp_url": "http://nowhere.invalid"}) is None
+
+
+def test_credentials_in_a_url_are_refused_without_repeating_them():
+    for option, value in (("pulp_url", "https://admin:S3cret@pulp.example.com"),
+                          ("base_url", "http://u:p@ss:Zq9x@up.example.com:24817/")):
+        errors = inputs.input_errors(dict(GOOD, **{option: value}), {}, urls=("base_url",))
+        assert errors == ["%s must not hold credentials (user:password@ before the host): they would show in "
+                          "messages and logs; give them in the username and password options" % option]
+        assert "S3cret" not in errors[0] and "Zq9x" not in errors[0] and "ss:" not in errors[0]
+
+
+def test_urls_a_client_cannot_use_are_named_not_a_crash():
+    cases = {"http://[::1": "Invalid IPv6 URL", "https://h:99999": "out of range", "https://h:abc": "h:abc",
+             "https://admin:S3cret@h:99999": "***@h:99999"}
+    for value, part in cases.items():
+        errors = inputs.input_errors(dict(GOOD, pulp_url=value), {})
+        assert len(errors) == 1 and errors[0].startswith("pulp_url ") and part in errors[0], errors
+        assert "S3cret" not in errors[0]
+    assert inputs.input_errors(dict(GOOD, pulp_url="https://h:0"), {}) == ["pulp_url: port 0 is not a usable port, got 'https://h:0'"]
+    assert inputs.input_errors(dict(GOOD, pulp_url="http://[::1]:24817"), {}) == []
+
+
+def test_label_values_must_be_strings():
+    params = dict(GOOD, pulp_labels={"env": 1, "team": "a", "on": True})
+    assert inputs.input_errors(params, {}) == ["pulp_labels.env must be a string, got int 1: quote it",
+                                               "pulp_labels.on must be a string, got bool True: quote it"]
+    assert inputs.input_errors(dict(GOOD, pulp_labels={"env": "1"}), {}) == []
+    assert inputs.input_errors(dict(GOOD, pulp_labels={"k": ["a"]}), {}) == [
+        "pulp_labels.k must be a string, got list ['a']"]
+
+
+def test_an_output_path_that_is_a_directory_is_named(tmp_path):
+    errors = inputs.input_errors(dict(GOOD, report_path=str(tmp_path)), {}, out_dirs=("report_path",))
+    assert errors == ["report_path: %r is a directory; give the path of a file to write" % str(tmp_path)]
+
+
+def test_an_empty_option_that_must_not_be_is_named():
+    for empty in ("", "  "):
+        assert inputs.input_errors(dict(GOOD, q_select=empty), {}, non_empty=("q_select",)) == [
+            "q_select must not be empty: omit it instead"]
+    assert inputs.input_errors(dict(GOOD, q_select='name="a"'), {}, non_empty=("q_select",)) == []
+    assert inputs.input_errors(dict(GOOD), {}, non_empty=("q_select",)) == []

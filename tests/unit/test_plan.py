@@ -444,3 +444,20 @@ def test_foreign_text_in_the_record_guard_is_not_a_record():
     assert P.parse_record("not json") is None
     assert P.parse_record('{"kind": "pulpops.replication/domain-lock"}') is None
     assert P.record_name(PK) != "pulpops-replication-lock"
+
+
+def test_before_pulpcore_3_113_nothing_is_renamed_in_place_at_a_base_path():
+    """Older servers create a second distribution at the base_path, which fails; the plan says so."""
+    old = server("all")
+    old["base_path_reuse"] = False
+    result = plan([up_dist("new", base_path="a")], Down().replicated("a"), srv=old)
+    assert result["rename"] == {} and result["fails"] is True
+    assert [f["name"] for f in result["failures"]] == ["new"]
+    assert "base_path 'a' is taken by distribution 'a'" in result["failures"][0]["error"]
+    taken = plan([up_dist("a")], Down().hand_made("mine", base_path="a"), srv=old)
+    assert taken["conflicts"][0]["effect"].startswith("fails: base_path taken")
+    assert taken["rename"] == {}
+    # the reconcile phase renames first, so the server only switches content, on any version
+    reconciled = plan([up_dist("new", base_path="a")], Down().replicated("a"), srv=old, reconcile=True)
+    assert reconciled["fails"] is False
+    assert reconciled["rename"] == {k: [{"from": "a", "to": "new"}] for k in P.KINDS}
