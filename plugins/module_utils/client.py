@@ -261,6 +261,8 @@ class PulpClient(object):
         result = {}
         for item in self.status().get("versions", []):
             result[item.get("component")] = parse_version(item.get("version", "0"))
+        if "core" not in result and "pulpcore" in result:  # the component's name before pulpcore 3.11
+            result["core"] = result["pulpcore"]
         return result
 
     @property

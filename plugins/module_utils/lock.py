@@ -45,6 +45,7 @@ from ansible_collections.pulpops.replication.plugins.module_utils.client import 
 
 DEFAULT_LOCK_NAME = "pulpops-replication-lock"
 GUARD_ENDPOINT = "contentguards/core/content_redirect/"
+GUARD_VERSION = (3, 18, 0)  # the pulpcore that introduced content_redirect guards
 LOCK_KIND = "pulpops.replication/domain-lock"
 AWX_JOB_ENV = ("JOB_ID", "AWX_JOB_ID", "tower_job_id", "TOWER_JOB_ID")
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"

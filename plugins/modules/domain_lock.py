@@ -80,6 +80,7 @@ notes:
     O(timeout). Use C(serial: 1) on the play, or C(strategy: free) with an O(owner) that names
     the host (for example C({{ inventory_hostname }})). See docs/lock.md."
   - The server's clock decides when a lease ends; no client clock is trusted.
+  - Needs pulpcore >= 3.18 (content_redirect content guards hold the lease).
 """
 
 EXAMPLES = r"""
@@ -180,6 +181,7 @@ from ansible_collections.pulpops.replication.plugins.module_utils.common import 
 from ansible_collections.pulpops.replication.plugins.module_utils.inputs import check_inputs, domain_aware
 from ansible_collections.pulpops.replication.plugins.module_utils.lock import (
     DEFAULT_LOCK_NAME,
+    GUARD_VERSION,
     DomainLock,
     LockError,
 )
@@ -187,6 +189,7 @@ from ansible_collections.pulpops.replication.plugins.module_utils.lock import (
 
 def run(module):
     params = module.params
+    module.client.require_version("domain_lock (it keeps its lease in a content_redirect content guard)", GUARD_VERSION)
     lock = DomainLock(module.client, name=params["lock_name"], owner=params["owner"], ttl=params["ttl"],
                       check_mode=module.check_mode)
     state = params["state"]

@@ -437,3 +437,25 @@ def test_the_passwords_of_urls_are_found_for_masking():
     assert pulp_client.url_passwords("https://admin:p@ss@h/ and http://u:Zq9@g:1/x") == {"p@ss", "Zq9"}
     assert pulp_client.url_passwords("https://admin@h/") == set()
     assert pulp_client.url_passwords(["https://a:b@h"]) == set()
+
+
+def test_domain_lock_on_a_server_without_content_redirect_guards_is_a_clear_error(fake):
+    from ansible_collections.pulpops.replication.plugins.modules import domain_lock
+
+    fake.core = "3.17.2"
+
+    class Module:
+        params = {"lock_name": "l", "owner": "me", "ttl": 60, "state": "acquired", "timeout": 0, "poll_interval": 1}
+        check_mode = False
+        client = make_client()
+
+    with pytest.raises(PulpError) as caught:
+        domain_lock.run(Module)
+    assert caught.value.message.startswith("domain_lock (it keeps its lease in a content_redirect content guard) "
+                                           "needs pulpcore >= 3.18.0; the server at %s runs pulpcore 3.17.2" % BASE)
+    assert not fake.calls_to("GET", "/contentguards/core/content_redirect/")
+
+
+def test_before_pulpcore_3_11_the_core_component_is_read_from_its_old_name(fake):
+    fake.script("GET", "/status/", (200, {"versions": [{"component": "pulpcore", "version": "3.10.4"}]}))
+    assert make_client().core_version == (3, 10, 4)
