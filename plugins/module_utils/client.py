@@ -43,16 +43,24 @@ MAX_HREF_FILTER_CHARS = 2000
 _USERINFO = re.compile(r"(?<=://)[^/\s]*@")
 
 
-def url_passwords(text):
-    """The passwords written into URLs in ``text`` (``https://user:PASSWORD@host``), as a set."""
-    if not isinstance(text, str):
-        return set()
-    found = set()
-    for match in _USERINFO.finditer(text):
-        password = match.group(0)[:-1].partition(":")[2]
-        if password:
-            found.add(password)
-    return found
+# An option's whole value read as a URL: everything from the scheme to its last '@' may be a user and a
+# password (one that holds '/', '#', '?' or a space breaks the URL, and must be masked all the same).
+_OPTION_USERINFO = re.compile(r"^\s*[A-Za-z][A-Za-z0-9+.-]*://(.*)@", re.S)
+
+
+def url_passwords(value):
+    """The password written into an option's URL value (``https://user:PASSWORD@host``), as a set
+    (empty when there is none), so that it can be masked like a no_log value."""
+    match = _OPTION_USERINFO.match(value) if isinstance(value, str) else None
+    password = match.group(1).partition(":")[2] if match else ""
+    return {password} if password else set()
+
+
+def hide_option_userinfo(value):
+    """An option's URL value fit to repeat in a message: everything from the scheme to the last '@' hidden."""
+    if not isinstance(value, str) or not _OPTION_USERINFO.match(value):
+        return value
+    return _OPTION_USERINFO.sub(lambda match: match.group(0)[:match.start(1) - match.start(0)] + "***@", value)
 
 
 def hide_userinfo(text):
@@ -221,8 +229,9 @@ class PulpClient(object):
         """The API prefix of this client's domain, e.g. '/pulp/default/api/v3/'."""
         if self.domain_enabled:
             return "%s%s/api/v3/" % (self.api_root, self.domain)
-        if self.domain != "default":
+        if self.domain != "default" and self.domain_option:
             # Without domains every path is the default domain's: acting there would touch the wrong objects.
+            # (A client built with domain_option=None ignores the domain there, as pulpcore's replication does.)
             raise PulpError(
                 "%s: domain %r was asked for, but the server at %s has no domains (DOMAIN_ENABLED is off, or"
                 " pulpcore is older than 3.23; it runs %s): omit it or give 'default'"
@@ -336,10 +345,19 @@ class PulpClient(object):
                     % (method, url, kind, _short(exc)),
                     url=url,
                 )
-            except requests.exceptions.RequestException as exc:
-                # A URL requests cannot use (a port out of range, a bad host): nothing was sent.
+            except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
+                    requests.exceptions.MissingSchema, requests.exceptions.InvalidHeader) as exc:
+                # A URL or header requests cannot use (a port out of range, a bad host): nothing was sent.
                 raise PulpConnectionError("%s %s cannot be sent: %s. Check pulp_url (or the upstream's base_url)."
                                           % (method, url, _short(exc)), url=url)
+            except requests.exceptions.RequestException as exc:
+                # The answer broke off (e.g. a chunked body cut short): a safe request is tried again.
+                if attempt + 1 < attempts:
+                    self._sleep(attempt)
+                    continue
+                acted = "" if method in SAFE_METHODS else " The server may have acted on it: check before running again."
+                raise PulpConnectionError("%s %s failed while reading the answer: %s.%s"
+                                          % (method, url, _short(exc), acted), url=url)
             if response.status_code in RETRY_STATUSES and attempt + 1 < attempts:
                 self._sleep(attempt)
                 continue
@@ -555,10 +573,11 @@ def _href_chunks(hrefs, batch):
 
 
 def task_error_text(task):
+    """A task's error as one text; an upstream URL with credentials in it (a server's own words) is hidden."""
     error = task.get("error") or {}
     if isinstance(error, dict):
-        return error.get("description") or error.get("reason") or json.dumps(error)[:500]
-    return str(error)
+        return hide_userinfo(error.get("description") or error.get("reason") or json.dumps(error)[:500])
+    return hide_userinfo(str(error))
 
 
 def _path(url):

@@ -23,7 +23,7 @@ try:
 except ImportError:  # pragma: no cover - Python 2 is not supported, sanity imports it
     from urlparse import urlparse  # type: ignore
 
-from ansible_collections.pulpops.replication.plugins.module_utils.client import PulpError, hide_userinfo
+from ansible_collections.pulpops.replication.plugins.module_utils.client import PulpError, hide_option_userinfo
 from ansible_collections.pulpops.replication.plugins.module_utils.common import client_from_params
 
 CONNECTION_FILES = ("ca_cert", "client_cert", "client_key")
@@ -56,15 +56,17 @@ def string_type_errors(argument_spec, raw):
 
 def url_error(option, value):
     """None when ``value`` is an http(s) URL with a host, a valid port and no credentials, else the message
-    (which never repeats credentials written into the URL)."""
+    (which never repeats credentials written into the URL, even where they break it)."""
     if value is None:
         return None
-    shown = hide_userinfo(value)
+    shown = hide_option_userinfo(value)
     try:
         parsed = urlparse(value)
         port = parsed.port
     except ValueError as exc:  # '[::1' without its bracket, a port out of range or not a number
-        return "%s is not a usable URL (%s), got %r" % (option, exc, shown)
+        # The parser's words may quote a piece of a password that broke the URL ('user:pa/ss@host').
+        reason = exc if shown == value else "a port or an address that cannot be read"
+        return "%s is not a usable URL (%s), got %r" % (option, reason, shown)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         return "%s must be an http:// or https:// URL such as https://pulp.example.com, got %r" % (option, shown)
     if "@" in parsed.netloc:
@@ -76,13 +78,13 @@ def url_error(option, value):
 
 
 def label_errors(option, labels):
-    """Pulp's labels are strings: a number or a boolean would never equal what the server stores."""
+    """Pulp's label values are strings (or null): a number or a boolean would never equal what the server stores."""
     if not isinstance(labels, dict):
         return []
     return ["%s.%s must be a string, got %s %r%s" % (option, key, type(value).__name__, value,
                                                      ": quote it" if isinstance(value, (int, float)) else "")
             for key, value in sorted(labels.items(), key=lambda item: str(item[0]))
-            if not isinstance(value, str)]
+            if value is not None and not isinstance(value, str)]
 
 
 def input_errors(params, argument_spec, raw=None, positive=(), non_negative=(), urls=(), files=(), out_dirs=(),

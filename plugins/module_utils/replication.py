@@ -169,7 +169,7 @@ def upstream_client(server, params):
         client_cert=params.get("upstream_client_cert"),
         client_key=params.get("upstream_client_key"),
         domain=server.get("domain") or params.get("domain") or "default",
-        domain_option="domain (the upstream's)",
+        domain_option=None,  # an upstream without domains: ignored there, as pulpcore's replicate() does
         api_root=server.get("api_root") or params.get("api_root") or "/pulp/",
         timeout=params.get("request_timeout") or 60,
     )

@@ -169,10 +169,10 @@ def test_a_domain_on_a_server_without_domains_is_an_error_naming_the_option(fake
         pulp.url("remotes/")
     assert caught.value.message.startswith("pulp_domain: domain 'team-a' was asked for")
     assert "has no domains" in caught.value.message
-    upstream = PulpClient(BASE, domain="team-a", domain_option="domain (the upstream's)")
+    upstream = PulpClient(BASE, domain="team-a", domain_option="domain")
     with pytest.raises(PulpError) as caught:
         upstream.href("distributions/")
-    assert caught.value.message.startswith("domain (the upstream's): domain 'team-a'")
+    assert caught.value.message.startswith("domain: domain 'team-a'")
     assert not fake.calls_to("GET", "/remotes/") and not fake.calls_to("GET", "/distributions/")
 
 
@@ -433,10 +433,70 @@ def test_an_upstream_pulp_on_a_server_without_them_is_a_clear_error(fake):
     assert not fake.calls_to("GET", "/upstream-pulps/")
 
 
-def test_the_passwords_of_urls_are_found_for_masking():
-    assert pulp_client.url_passwords("https://admin:p@ss@h/ and http://u:Zq9@g:1/x") == {"p@ss", "Zq9"}
+def test_the_password_of_an_option_url_is_found_for_masking_even_where_it_breaks_the_url():
+    for password in ("p@ss", "Zq9x/Pw", "Zq9x#Pw", "Zq9x Pw", "Zq9x?Pw"):
+        value = "https://admin:%s@127.0.0.1:9/pulp/" % password
+        assert pulp_client.url_passwords(value) == {password}
+        shown = pulp_client.hide_option_userinfo(value)
+        assert shown == "https://***@127.0.0.1:9/pulp/" and "Zq9" not in shown
     assert pulp_client.url_passwords("https://admin@h/") == set()
+    assert pulp_client.url_passwords("https://h/") == set()
     assert pulp_client.url_passwords(["https://a:b@h"]) == set()
+    assert pulp_client.hide_option_userinfo("https://h/") == "https://h/"
+
+
+def test_an_answer_that_breaks_off_is_retried_when_safe_and_a_clean_error_otherwise(fake):
+    fake.script("GET", "/remotes/", requests.exceptions.ChunkedEncodingError("Connection broken: IncompleteRead"),
+                (200, {"count": 0, "next": None, "results": []}))
+    assert make_client().get("remotes/") == {"count": 0, "next": None, "results": []}
+    assert len(fake.calls_to("GET", "/remotes/")) == 2
+    fake.script("POST", "/repositories/file/file/", requests.exceptions.ChunkedEncodingError("Connection broken"))
+    with pytest.raises(PulpConnectionError) as caught:
+        make_client().post("repositories/file/file/", {"name": "r"})
+    assert "failed while reading the answer" in caught.value.message
+    assert "The server may have acted on it" in caught.value.message
+    assert len(fake.calls_to("POST", "/repositories/file/file/")) == 1
+
+
+def test_the_referer_of_a_write_names_the_origin_without_credentials(fake):
+    pulp = PulpClient("https://u:Zq9@pulp.example.com/", username="admin", password=PASSWORD)
+    pulp.post("repositories/file/file/", {"name": "r"})
+    write = fake.calls_to("POST", "/repositories/file/file/")[0]
+    assert write["headers"]["Referer"] == "https://pulp.example.com/"
+
+
+def test_the_upstream_client_ignores_its_domain_on_an_upstream_without_domains(fake):
+    """pulpcore's own replicate() reads such an upstream without the domain: the plan reads what it reads."""
+    from ansible_collections.pulpops.replication.plugins.module_utils.replication import upstream_client
+
+    fake.domain_enabled = False
+    upstream = upstream_client({"base_url": "https://up.example.com", "domain": "team-a"}, {"upstream": "up"})
+    assert upstream.api_base == "/pulp/api/v3/"
+
+
+def test_the_other_upstream_pulps_are_listed_without_credentials_in_their_urls(fake):
+    from ansible_collections.pulpops.replication.plugins.module_utils.replication import upstream_pulps
+
+    fake.script("GET", "/upstream-pulps/", (200, {"count": 2, "next": None, "results": [
+        {"name": "up", "base_url": "https://up.example.com", "pulp_href": "/pulp/default/api/v3/upstream-pulps/1/"},
+        {"name": "other", "base_url": "https://sync:Zq9@other.example.com", "policy": "labeled"}]}))
+    found, others = upstream_pulps(make_client(), "up")
+    assert found["name"] == "up"
+    assert others[0]["base_url"] == "https://***@other.example.com"
+
+
+def test_the_plan_predicts_base_path_reuse_only_where_the_server_does_it(fake):
+    from ansible_collections.pulpops.replication.plugins.module_utils.replication import Replication
+
+    for core, reuse in (("3.112.4", False), ("3.113.0", True)):
+        fake.core = core
+        params = {"upstream": "up", "base_url": "https://up.example.com"}
+        assert Replication(make_client(), params).server["base_path_reuse"] is reuse
+
+
+def test_a_task_error_that_quotes_an_upstream_url_hides_its_credentials():
+    task = {"error": {"description": "401 for url: https://sync:Zq9@up.example.com/pulp/api/v3/"}}
+    assert pulp_client.task_error_text(task) == "401 for url: https://***@up.example.com/pulp/api/v3/"
 
 
 def test_domain_lock_on_a_server_without_content_redirect_guards_is_a_clear_error(fake):

@@ -21,6 +21,7 @@ from tests.conftest import COLLECTIONS, REPO
 
 NAME = "pulpops.replication.replicate"
 SECRET = "s3cret-Pa55"
+URL_SECRET = "Zq9-url/pw"  # a password written into a URL (its '/' breaks the URL): masked all the same
 BASE = {"pulp_url": "http://127.0.0.1:9", "upstream": "up", "password": SECRET, "upstream_password": SECRET}
 
 
@@ -50,8 +51,9 @@ BAD_INPUTS = [
     ({"upstream_ca_cert": "/nonexistent/ca.pem"}, "upstream_ca_cert: no such file '/nonexistent/ca.pem'"),
     ({"q_select": ["a"]}, "q_select must be a string, got a list"),
     ({"bogus": 1}, "Unsupported parameters for (%s) module: bogus" % NAME),
-    ({"pulp_url": "http://admin:%s@127.0.0.1:9" % SECRET}, "pulp_url must not hold credentials"),
-    ({"base_url": "http://sync:%s@up:24817/" % SECRET}, "base_url must not hold credentials"),
+    ({"pulp_url": "http://admin:Zq9-url-pw@127.0.0.1:9"}, "pulp_url must not hold credentials"),
+    ({"base_url": "http://sync:Zq9-url-pw@up:24817/"}, "base_url must not hold credentials"),
+    ({"pulp_url": "http://admin:%s@127.0.0.1:9" % URL_SECRET}, "pulp_url is not a usable URL"),
     ({"pulp_url": "http://127.0.0.1:99999"}, "pulp_url is not a usable URL (Port out of range"),
     ({"q_select": ""}, "q_select must not be empty: omit it instead"),
 ]
@@ -66,6 +68,8 @@ def test_bad_input_fails_the_same_way_in_the_controller_and_as_a_module(extra, m
     assert message in controller["msg"]
     assert controller["msg"] == module["msg"]
     assert SECRET not in json.dumps(controller) and SECRET not in json.dumps(module)
+    for result in (controller, module):
+        assert "Zq9" not in json.dumps(result), result
 
 
 def test_secrets_are_masked_in_what_the_controller_returns():

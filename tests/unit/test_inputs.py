@@ -74,6 +74,13 @@ def test_credentials_in_a_url_are_refused_without_repeating_them():
         assert "S3cret" not in errors[0] and "Zq9x" not in errors[0] and "ss:" not in errors[0]
 
 
+def test_a_password_that_breaks_the_url_is_not_repeated_in_the_message():
+    for password in ("Zq9x/Pw", "Zq9x#Pw", "Zq9x?Pw"):
+        errors = inputs.input_errors(dict(GOOD, pulp_url="http://admin:%s@127.0.0.1:9" % password), {})
+        assert len(errors) == 1 and errors[0].startswith("pulp_url "), errors
+        assert "Zq9" not in errors[0], errors
+
+
 def test_urls_a_client_cannot_use_are_named_not_a_crash():
     cases = {"http://[::1": "Invalid IPv6 URL", "https://h:99999": "out of range", "https://h:abc": "h:abc",
              "https://admin:S3cret@h:99999": "***@h:99999"}
@@ -89,7 +96,7 @@ def test_label_values_must_be_strings():
     params = dict(GOOD, pulp_labels={"env": 1, "team": "a", "on": True})
     assert inputs.input_errors(params, {}) == ["pulp_labels.env must be a string, got int 1: quote it",
                                                "pulp_labels.on must be a string, got bool True: quote it"]
-    assert inputs.input_errors(dict(GOOD, pulp_labels={"env": "1"}), {}) == []
+    assert inputs.input_errors(dict(GOOD, pulp_labels={"env": "1", "flag": None}), {}) == []  # pulpcore allows null
     assert inputs.input_errors(dict(GOOD, pulp_labels={"k": ["a"]}), {}) == [
         "pulp_labels.k must be a string, got list ['a']"]
 
