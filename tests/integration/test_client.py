@@ -18,7 +18,7 @@ from ansible_collections.pulpops.replication.plugins.module_utils.client import 
     PulpValidationError,
 )
 
-from tests.integration.harness import unique
+from tests.integration.harness import run_play, unique
 
 
 def test_domains_are_detected_and_urls_built_for_them(lab, domains):
@@ -89,6 +89,33 @@ def test_bad_credentials_name_the_user_and_never_the_password(lab):
         client.get("repositories/")
     assert "user 'admin'" in info.value.message
     assert "wrong-secret-123" not in info.value.message
+
+
+def test_a_password_outside_latin_1_logs_in_and_a_wrong_one_is_a_clean_401(lab):
+    """Given a downstream user whose password holds a-umlaut, the euro sign and a CJK character, when the
+    client and a module read with it, then both the session login and basic auth succeed (the
+    credentials go as UTF-8, which Django REST framework decodes first), and a wrong password is a
+    clean 401 naming the user, never the password."""
+    admin = lab.client("downstream")
+    password = "p\u00e4ss-\u20ac-\u4e2d-Zq9"
+    user = admin.post("users/", {"username": unique("utf8-user"), "password": password})
+    try:
+        for use_session in (True, False):
+            client = PulpClient(lab.downstream_url, username=user["username"], password=password,
+                                use_session=use_session)
+            assert client.get("distributions/", params={"limit": 1}) is not None
+            assert client.login() is use_session
+        play = run_play([{"pulpops.replication.distribution": dict(
+            lab.connection(), username=user["username"], password=password, name=unique("utf8-dist"),
+            base_path=unique("utf8-dist"))}], check=True)
+        assert not play[0].get("failed"), play
+        assert play[0]["changed"] is True  # a create is predicted: the reads went through
+        wrong = PulpClient(lab.downstream_url, username=user["username"], password=password + "x")
+        with pytest.raises(PulpAuthError) as info:
+            wrong.get("distributions/")
+        assert "user '%s'" % user["username"] in info.value.message and "Zq9" not in info.value.message
+    finally:
+        admin.delete(user["pulp_href"])
 
 
 def free_port():
