@@ -193,7 +193,6 @@ class PulpClient(object):
         if not base_url or parts is None or not parts.scheme or not parts.netloc:
             raise PulpError("pulp_url must be an absolute URL such as https://pulp.example.com, got %r" % (base_url,))
         self.base_url = base_url.rstrip("/")
-        self.display_url = hide_userinfo(self.base_url)  # for messages and results
         self._origin = "%s://%s" % (parts.scheme, parts.netloc.rpartition("@")[2])  # Referer, without credentials
         self.username = username
         self._password = password
@@ -235,7 +234,7 @@ class PulpClient(object):
             raise PulpError(
                 "%s: domain %r was asked for, but the server at %s has no domains (DOMAIN_ENABLED is off, or"
                 " pulpcore is older than 3.23; it runs %s): omit it or give 'default'"
-                % (self.domain_option, self.domain, self.display_url, version_text(self.core_version)))
+                % (self.domain_option, self.domain, self.base_url, version_text(self.core_version)))
         return "%sapi/v3/" % self.api_root
 
     def url(self, path):
@@ -293,7 +292,7 @@ class PulpClient(object):
             what = "option '%s'" % option if option else feature
             raise PulpError(
                 "%s needs pulpcore >= %s; the server at %s runs pulpcore %s"
-                % (what, version_text(minimum), self.display_url, version_text(self.core_version))
+                % (what, version_text(minimum), self.base_url, version_text(self.core_version))
             )
 
     # ----------------------------------------------------------------- auth
@@ -463,7 +462,7 @@ class PulpClient(object):
             who = "user '%s'" % self.username if self.username else "anonymous access (no username given)"
             return PulpAuthError(
                 "%s %s was denied (%s) for %s on %s: %s. Check username and password (or the client certificate)."
-                % (method, _path(url), status, who, self.display_url, detail.rstrip(".")),
+                % (method, _path(url), status, who, self.base_url, detail.rstrip(".")),
                 status=status, url=url, body=body,
             )
         if status == 404:

@@ -175,7 +175,7 @@ def resolve_references(client, entity, wanted, label):
         if not href:
             raise PulpError(
                 "%s: %s '%s' (option %s) was not found in domain '%s' on %s"
-                % (label, ref.kind, value, field.option, client.domain, client.display_url)
+                % (label, ref.kind, value, field.option, client.domain, client.base_url)
             )
         resolved[field.name] = href
     return resolved
@@ -482,7 +482,7 @@ def distribution_entity(client, dist_type):
         plugins = ", ".join(sorted(client.versions()))
         raise PulpError(
             "The server at %s has no '%s' distributions (%s answers 404); its plugins: %s"
-            % (client.display_url, dist_type, dist_ep, plugins)
+            % (client.base_url, dist_type, dist_ep, plugins)
         )
     return Entity(
         kind="%s distribution" % dist_type,

@@ -365,7 +365,9 @@ def test_credentials_written_into_a_url_never_reach_a_message():
 def test_a_url_with_credentials_is_shown_without_them(fake):
     """An UpstreamPulp's base_url (set by hand on the server) may hold user:password@."""
     pulp = PulpClient("http://admin:S3cret@pulp.example.com", domain="default")
-    assert pulp.display_url == "http://***@pulp.example.com"
+    with pytest.raises(PulpError) as caught:
+        pulp.require_version("a feature", (9, 0, 0))
+    assert "the server at http://***@pulp.example.com runs" in caught.value.message
     fake.script("GET", "/remotes/", (403, {"detail": "no"}))
     with pytest.raises(PulpError) as caught:
         pulp.get("remotes/")

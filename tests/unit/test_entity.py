@@ -21,7 +21,6 @@ class FakeClient:
     """Just enough of PulpClient: objects by endpoint, filters by exact field, a write log."""
 
     base_url = "http://fake"
-    display_url = base_url
     domain = "dom"
 
     def __init__(self, version=(3, 123, 1), endpoints=None):
