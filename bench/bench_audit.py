@@ -24,6 +24,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 import benchlab  # noqa: E402 pylint: disable=wrong-import-position
+import benchout  # noqa: E402 pylint: disable=wrong-import-position
 
 from ansible_collections.pulpops.replication.plugins.module_utils import replication  # noqa: E402
 from ansible_collections.pulpops.replication.plugins.module_utils.audit import Auditor  # noqa: E402
@@ -81,6 +82,7 @@ def main():
     parser.add_argument("--no-names-only", action="store_true", help="skip the check_content=false audit")
     benchlab.add_lab_argument(parser)
     args = parser.parse_args()
+    benchout.keep(__file__)  # raw output: bench/results/
     lab = benchlab.lab_from_args(args)
     benchlab.header("pulpops.replication audit benchmark", lab)
     updomain = args.upstream_domain or args.domain

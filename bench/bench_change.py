@@ -24,6 +24,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 import benchlab  # noqa: E402 pylint: disable=wrong-import-position
+import benchout  # noqa: E402 pylint: disable=wrong-import-position
 from tests.integration.harness import bare_replicate, changed_tasks, role_vars, run_role  # noqa: E402
 
 from ansible_collections.pulpops.replication.plugins.module_utils.audit import Auditor  # noqa: E402
@@ -68,6 +69,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=1)
     benchlab.add_lab_argument(parser)
     args = parser.parse_args()
+    benchout.keep(__file__)  # raw output: bench/results/
     lab = benchlab.lab_from_args(args)
     benchlab.header("pulpops.replication change benchmark", lab)
     role_domain, bare_domain = args.domain + "-role", args.domain + "-bare"

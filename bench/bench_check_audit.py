@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 import benchlab  # noqa: E402 pylint: disable=wrong-import-position
+import benchout  # noqa: E402 pylint: disable=wrong-import-position
 from tests.integration.harness import run_play  # noqa: E402 pylint: disable=wrong-import-position
 
 from ansible_collections.pulpops.replication.plugins.module_utils import replication  # noqa: E402
@@ -75,6 +76,7 @@ def main():
     parser.add_argument("--no-ansible", action="store_true", help="only the module code in this process")
     benchlab.add_lab_argument(parser)
     args = parser.parse_args()
+    benchout.keep(__file__)  # raw output: bench/results/
     lab = benchlab.lab_from_args(args)
     benchlab.header("pulpops.replication check-mode audit benchmark", lab)
     for side in ("upstream", "downstream"):

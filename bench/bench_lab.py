@@ -30,6 +30,8 @@ DEFAULT_LAB = os.path.join(REPO, ".lab")
 sys.path.insert(0, os.path.join(REPO, "plugins", "module_utils"))
 from client import PulpClient  # noqa: E402  # the collection's own client
 
+import benchout  # noqa: E402  # raw output under bench/results/
+
 # The cold lab's ports: well away from the shared lab's 24816/24817/24826/24827 and 55440.
 COLD_ENV = {
     "PULPLAB_UPSTREAM_API_PORT": "25817",
@@ -101,6 +103,7 @@ def main():
                         help="PULPLAB_DIR of the separate lab (default /tmp/pulplab-bench-cold)")
     parser.add_argument("--keep-cold", action="store_true", help="leave the separate lab running")
     args = parser.parse_args()
+    benchout.keep(__file__)  # raw output: bench/results/
 
     # The shared lab: never PULPLAB_DIR from the environment, which --cold uses.
     os.environ.pop("PULPLAB_DIR", None)

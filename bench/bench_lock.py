@@ -29,6 +29,8 @@ if COLLECTIONS not in sys.path:
 from ansible_collections.pulpops.replication.plugins.module_utils.client import PulpClient  # noqa: E402
 from ansible_collections.pulpops.replication.plugins.module_utils.lock import DomainLock  # noqa: E402
 
+import benchout  # noqa: E402  # raw output under bench/results/
+
 
 def lab_env():
     out = subprocess.run([sys.executable, os.path.join(REPO, "tests", "lab", "pulplab"), "env"],
@@ -98,6 +100,7 @@ def main():
     parser.add_argument("--poll-intervals", default="0.5,5", help="poll_interval values to measure hand-over with")
     parser.add_argument("--domain", default="default")
     args = parser.parse_args()
+    benchout.keep(__file__)  # raw output: bench/results/
 
     env = lab_env()
     name = "bench-lock-%s" % uuid.uuid4().hex[:8]

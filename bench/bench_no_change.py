@@ -28,6 +28,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 import benchlab  # noqa: E402 pylint: disable=wrong-import-position
+import benchout  # noqa: E402 pylint: disable=wrong-import-position
 from benchlab import load  # noqa: E402 pylint: disable=wrong-import-position
 from tests.integration.harness import bare_replicate, role_vars, run_role  # noqa: E402
 
@@ -47,6 +48,7 @@ def main():
                              " default bench-nochg-DOWNSTREAM-PREFIX")
     benchlab.add_lab_argument(parser)
     args = parser.parse_args()
+    benchout.keep(__file__)  # raw output: bench/results/
     prefix = args.prefix if args.prefix is not None else ("pub-" if args.serve == "publication" else "repo-")
     up_domain = args.domain or "nochg-bench%d" % args.count
     down_domain = args.downstream_domain or up_domain

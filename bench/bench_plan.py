@@ -26,6 +26,7 @@ sys.path.insert(0, REPO)
 sys.path.insert(0, HERE)
 
 import benchlab  # noqa: E402 pylint: disable=wrong-import-position
+import benchout  # noqa: E402 pylint: disable=wrong-import-position
 from tests.integration.harness import run_play  # noqa: E402 pylint: disable=wrong-import-position
 
 from ansible_collections.pulpops.replication.plugins.module_utils import replication  # noqa: E402
@@ -65,6 +66,7 @@ def main():
                         help="distributions replicated for the overhead ratio (0 skips it); a no-change"
                              " replication costs the server about 0.5 s per distribution")
     args = parser.parse_args()
+    benchout.keep(__file__)  # raw output: bench/results/
     lab = benchlab.lab_from_args(args)
     benchlab.header("pulpops.replication plan benchmark", lab)
     for side in ("upstream", "downstream"):

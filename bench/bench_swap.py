@@ -26,6 +26,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 import benchlab  # noqa: E402 pylint: disable=wrong-import-position
+import benchout  # noqa: E402 pylint: disable=wrong-import-position
 from tests.integration.harness import ServingWatch, bare_replicate, role_vars, run_role  # noqa: E402
 
 
@@ -72,6 +73,7 @@ def main():
     parser.add_argument("--prefix", default="s-")
     benchlab.add_lab_argument(parser)
     args = parser.parse_args()
+    benchout.keep(__file__)  # raw output: bench/results/
     lab = benchlab.lab_from_args(args)
     benchlab.header("pulpops.replication base_path swap benchmark", lab)
     role_domain, bare_domain = args.domain + "-role", args.domain + "-bare"
