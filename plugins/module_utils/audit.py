@@ -18,34 +18,27 @@ import time
 from xml.sax.saxutils import escape
 
 from ansible_collections.pulpops.replication.plugins.module_utils.client import PulpError, PulpNotFound
-from ansible_collections.pulpops.replication.plugins.module_utils.plan import REPLICATED_TYPES
+from ansible_collections.pulpops.replication.plugins.module_utils.pulp_types import (
+    distribution_endpoint,
+    index_file,
+    replicated_plugins,
+)
+from ansible_collections.pulpops.replication.plugins.module_utils.snapshot import (
+    DEFAULT_LABEL_KEY,
+    href_pk,
+    label_key_of,
+    serves_something,
+)
 
-# The index file a plugin serves at a base_path, where it serves one.
-INDEX_FILES = {"file": "PULP_MANIFEST", "rpm": "repodata/repomd.xml"}
-
-
-def endpoint(plugin):
-    return "distributions/%s/" % REPLICATED_TYPES[plugin]
-
-
-KINDS = ("missing", "extra", "stale", "unserved", "dangling", "foreign")
-OWNER_LABEL = "UpstreamPulp"
-
-
-def owner_id(upstream_pulp):
-    """The value replication writes into the 'UpstreamPulp' label: the object's pk."""
-    return upstream_pulp["pulp_href"].rstrip("/").rsplit("/", 1)[-1]
+# The kinds of difference the audit reports (and 'plugin': a type the downstream cannot replicate).
+DIFFERENCE_KINDS = ("missing", "extra", "stale", "unserved", "dangling", "foreign")
 
 
-def serves(distribution):
-    return bool(distribution.get("publication") or distribution.get("repository_version") or distribution.get("repository"))
-
-
-def in_scope(distribution, upstream_pulp):
+def in_scope(distribution, upstream_pulp, label_key):
     """Whether a downstream distribution belongs to this UpstreamPulp's scope of deletion."""
     if upstream_pulp.get("policy") == "all":
         return True
-    return (distribution.get("pulp_labels") or {}).get(OWNER_LABEL) == owner_id(upstream_pulp)
+    return (distribution.get("pulp_labels") or {}).get(label_key) == href_pk(upstream_pulp["pulp_href"])
 
 
 class Auditor(object):
@@ -55,7 +48,9 @@ class Auditor(object):
                  http_get=None, content_names=None):
         self.down = downstream
         self.up = upstream
-        self.server = upstream_pulp
+        self.upstream_pulp = upstream_pulp
+        self.owner = href_pk(upstream_pulp["pulp_href"])
+        self.label_key = DEFAULT_LABEL_KEY  # run() reads it from the downstream's labels
         self.q_select = q_select if q_select is not None else upstream_pulp.get("q_select")
         self.check_content = check_content
         # None: compare the content of every distribution; else only of these names.
@@ -69,14 +64,15 @@ class Auditor(object):
         """(types both servers serve, types the upstream serves and the downstream lacks)."""
         up = set(self.up.versions())
         down = set(self.down.versions())
-        common = sorted(t for t in REPLICATED_TYPES if t in up and t in down)
-        lacking = sorted(t for t in REPLICATED_TYPES if t in up and t not in down)
+        common = sorted(t for t in replicated_plugins() if t in up and t in down)
+        lacking = sorted(t for t in replicated_plugins() if t in up and t not in down)
         return common, lacking
 
     def read(self, plugin):
         params = {"q": self.q_select} if self.q_select else None
-        upstream = [d for d in self.up.list(endpoint(plugin), params=params, page_size=1000) if serves(d)]
-        downstream = self.down.list_all(endpoint(plugin), page_size=1000)
+        upstream = [d for d in self.up.list(distribution_endpoint(plugin), params=params, page_size=1000)
+                    if serves_something(d)]
+        downstream = self.down.list_all(distribution_endpoint(plugin), page_size=1000)
         return upstream, downstream
 
     def version_of(self, client, distribution):
@@ -115,12 +111,12 @@ class Auditor(object):
         if down is None:
             return [dict(base, kind="missing", detail="no distribution of that name downstream")]
         found = []
-        if (down.get("pulp_labels") or {}).get(OWNER_LABEL) != owner_id(self.server):
-            owner = (down.get("pulp_labels") or {}).get(OWNER_LABEL)
+        owner = (down.get("pulp_labels") or {}).get(self.label_key)
+        if owner != self.owner:
             found.append(dict(base, kind="foreign", detail="owned by UpstreamPulp %s" % owner if owner else "hand-made (no UpstreamPulp label)"))
         if down.get("base_path") != up["base_path"]:
             found.append(dict(base, kind="stale", detail="served at base_path %r, upstream at %r" % (down.get("base_path"), up["base_path"])))
-        if not serves(down):
+        if not serves_something(down):
             found.append(dict(base, kind="dangling", detail="the distribution serves no repository, version or publication"))
             return found
         if not self.content_checked(up["name"]):
@@ -130,7 +126,7 @@ class Auditor(object):
         if up_summary != down_summary:
             found.append(dict(base, kind="stale", detail="content differs: upstream %s, downstream %s" % (
                 json.dumps(up_summary, sort_keys=True), json.dumps(down_summary, sort_keys=True))))
-        index = INDEX_FILES.get(plugin)
+        index = index_file(plugin)
         down_url = down.get("base_url") or ""
         if index and down_url:
             status, body = self.fetch(down_url.rstrip("/") + "/" + index)
@@ -156,14 +152,16 @@ class Auditor(object):
         differences = []
         checked = []
         jobs = []
-        for plugin in common:
-            upstream, downstream = self.read(plugin)
+        listed = [(plugin,) + self.read(plugin) for plugin in common]
+        self.label_key = label_key_of((d.get("pulp_labels") for _p, _u, down in listed for d in down), self.owner)
+        for plugin, upstream, downstream in listed:
             by_name = dict((d["name"], d) for d in downstream)
             wanted = set(d["name"] for d in upstream)
             for up in upstream:
                 jobs.append((plugin, up, by_name.get(up["name"])))
             for down in downstream:
-                if down["name"] not in wanted and in_scope(down, self.server) and not self._outside_request_scope():
+                if down["name"] not in wanted and in_scope(down, self.upstream_pulp, self.label_key) \
+                        and not self._outside_request_scope():
                     differences.append({"name": down["name"], "base_path": down.get("base_path"), "type": plugin,
                                         "kind": "extra", "detail": "not served by the upstream (in this UpstreamPulp's scope)"})
         with concurrent.futures.ThreadPoolExecutor(self.parallel) as pool:
@@ -172,12 +170,12 @@ class Auditor(object):
                                 "differences": found})
                 differences.extend(found)
         for plugin in lacking:
-            count = self.up.get(endpoint(plugin), params={"limit": 1}).get("count", 0)
+            count = self.up.get(distribution_endpoint(plugin), params={"limit": 1}).get("count", 0)
             if count:
                 differences.append({"name": None, "base_path": None, "type": plugin, "kind": "plugin",
                                     "detail": "the upstream serves %d %s distribution(s); the downstream lacks the %s plugin"
                                     % (count, plugin, plugin)})
-        summary = dict((kind, 0) for kind in KINDS + ("plugin",))
+        summary = dict((kind, 0) for kind in DIFFERENCE_KINDS + ("plugin",))
         for item in differences:
             summary[item["kind"]] = summary.get(item["kind"], 0) + 1
         differences.sort(key=lambda d: (d["kind"], d["type"] or "", d["name"] or ""))
@@ -199,7 +197,7 @@ class Auditor(object):
 
     def _outside_request_scope(self):
         # A per-request filter narrows what the upstream lists; nothing is "extra" then.
-        return self.q_select is not None and self.q_select != self.server.get("q_select")
+        return self.q_select is not None and self.q_select != self.upstream_pulp.get("q_select")
 
     def _guarded(self, plugin, up, down):
         try:

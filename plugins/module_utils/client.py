@@ -277,15 +277,6 @@ class PulpClient(object):
     def core_version(self):
         return self.versions().get("core", (0, 0, 0))
 
-    def has_plugin(self, component):
-        return component in self.versions()
-
-    def content_origin(self):
-        settings = self.status().get("content_settings") or {}
-        origin = settings.get("content_origin") or self.base_url
-        prefix = settings.get("content_path_prefix") or "/pulp/content/"
-        return origin.rstrip("/"), prefix
-
     def require_version(self, feature, minimum, option=None):
         """Fail clearly when the server's pulpcore is older than a feature needs."""
         if self.core_version < minimum:

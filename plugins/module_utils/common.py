@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, pulpops.replication contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What every module shares: the connection options, the client, error reporting, secrets."""
+"""What every module shares: the connection options, the client, error reporting, masking of secrets."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -21,9 +21,6 @@ from ansible_collections.pulpops.replication.plugins.module_utils.client import 
     PulpError,
     url_passwords,
 )
-
-SECRET_MARK_SET = "is set"
-SECRET_MARK_UNSET = "is not set"
 
 
 def connection_argument_spec():
@@ -55,20 +52,25 @@ def upstream_read_argument_spec():
     )
 
 
-def client_from_params(params, prefix=""):
-    """A PulpClient from module parameters (``prefix`` selects e.g. the upstream_* set)."""
+def client_from_params(params):
+    """A PulpClient from the connection options of a module's parameters."""
     return PulpClient(
-        params[prefix + "pulp_url"] if prefix == "" else params[prefix + "url"],
-        username=params.get(prefix + "username"),
-        password=params.get(prefix + "password"),
-        validate_certs=params.get(prefix + "validate_certs", True),
-        ca_cert=params.get(prefix + "ca_cert"),
-        client_cert=params.get(prefix + "client_cert"),
-        client_key=params.get(prefix + "client_key"),
-        domain=params.get(prefix + "pulp_domain") or "default",
-        api_root=params.get(prefix + "pulp_api_root") or "/pulp/",
+        params["pulp_url"],
+        username=params.get("username"),
+        password=params.get("password"),
+        validate_certs=params.get("validate_certs", True),
+        ca_cert=params.get("ca_cert"),
+        client_cert=params.get("client_cert"),
+        client_key=params.get("client_key"),
+        domain=params.get("pulp_domain") or "default",
+        api_root=params.get("pulp_api_root") or "/pulp/",
         timeout=params.get("request_timeout") or 60,
     )
+
+
+def spec_defaults(argument_spec):
+    """{option: default} of an argument spec (None where it has none)."""
+    return dict((name, spec.get("default")) for name, spec in argument_spec.items())
 
 
 class PulpModuleMixin(object):
@@ -175,20 +177,3 @@ class ControllerModule(PulpModuleMixin):
     def fail_json(self, msg, **result):
         result.update(failed=True, msg=str(msg))
         raise ModuleExit(self._returned(result))
-
-
-def redact_secrets(data, secret_fields):
-    """A copy of ``data`` with each secret field reduced to 'is set' / 'is not set'."""
-    if not isinstance(data, dict):
-        return data
-    result = dict(data)
-    hidden = {}
-    for item in data.get("hidden_fields") or []:
-        hidden[item.get("name")] = item.get("is_set")
-    for field in secret_fields:
-        if field in hidden:
-            result[field] = SECRET_MARK_SET if hidden[field] else SECRET_MARK_UNSET
-        elif field in result:
-            result[field] = SECRET_MARK_SET if result[field] else SECRET_MARK_UNSET
-    result.pop("hidden_fields", None)
-    return result

@@ -28,6 +28,7 @@ from ansible_collections.pulpops.replication.plugins.module_utils.client import 
     PulpValidationError,
     hide_userinfo,
 )
+from ansible_collections.pulpops.replication.plugins.module_utils.pulp_types import distribution_paths
 
 SECRET_MARK_SET = "is set"
 SECRET_MARK_UNSET = "is not set"
@@ -55,12 +56,14 @@ class Field(object):
     (defaults to name); write_only: the server never returns the value (it may report it
     in ``hidden_fields``); secret: never shown (write-only fields are never shown either);
     reference: a ``Reference``; min_version: the pulpcore version that knows the field;
-    strip: compare with surrounding whitespace ignored (PEM text).
+    strip: compare with surrounding whitespace ignored (PEM text); spec: the module
+    option's argument spec (type, choices, no_log), a plain string option by default.
     """
 
     def __init__(self, name, option=None, write_only=False, secret=False, reference=None, min_version=None,
-                 strip=False):
+                 strip=False, spec=None):
         self.name = name
+        self.spec = dict(spec or {"type": "str"})
         self.option = option or name
         self.write_only = write_only
         self.secret = secret or write_only
@@ -99,9 +102,9 @@ class Entity(object):
                 return field
         raise KeyError(name)
 
-    @property
-    def secret_names(self):
-        return [field.name for field in self.fields if field.secret]
+    def option_spec(self):
+        """The argument spec of the module options that set this entity's fields (the identity aside)."""
+        return dict((field.option, dict(field.spec)) for field in self.fields if field.name != self.identity)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -405,19 +408,19 @@ UPSTREAM_PULP = Entity(
         Field("api_root"),
         Field("domain"),
         Field("username", option="upstream_username", write_only=True),
-        Field("password", option="upstream_password", write_only=True),
+        Field("password", option="upstream_password", write_only=True, spec=dict(type="str", no_log=True)),
         Field("ca_cert", option="upstream_ca_cert", strip=True),
         Field("client_cert", option="upstream_client_cert", strip=True),
-        Field("client_key", option="upstream_client_key", write_only=True),
-        Field("tls_validation"),
-        Field("policy", min_version=POLICY_VERSION),
+        Field("client_key", option="upstream_client_key", write_only=True, spec=dict(type="str", no_log=True)),
+        Field("tls_validation", spec=dict(type="bool")),
+        Field("policy", min_version=POLICY_VERSION, spec=dict(type="str", choices=["all", "labeled", "nodelete"])),
         Field("q_select", min_version=Q_SELECT_VERSION),
-        Field("download_concurrency", min_version=NETWORK_FIELDS_VERSION),
-        Field("max_retries", min_version=NETWORK_FIELDS_VERSION),
-        Field("total_timeout", min_version=NETWORK_FIELDS_VERSION),
-        Field("connect_timeout", min_version=NETWORK_FIELDS_VERSION),
-        Field("sock_connect_timeout", min_version=NETWORK_FIELDS_VERSION),
-        Field("sock_read_timeout", min_version=NETWORK_FIELDS_VERSION),
+        Field("download_concurrency", min_version=NETWORK_FIELDS_VERSION, spec=dict(type="int")),
+        Field("max_retries", min_version=NETWORK_FIELDS_VERSION, spec=dict(type="int")),
+        Field("total_timeout", min_version=NETWORK_FIELDS_VERSION, spec=dict(type="float")),
+        Field("connect_timeout", min_version=NETWORK_FIELDS_VERSION, spec=dict(type="float")),
+        Field("sock_connect_timeout", min_version=NETWORK_FIELDS_VERSION, spec=dict(type="float")),
+        Field("sock_read_timeout", min_version=NETWORK_FIELDS_VERSION, spec=dict(type="float")),
     ],
     required_on_create=("base_url", "api_root"),
     create_defaults={"api_root": "/pulp/"},
@@ -425,32 +428,6 @@ UPSTREAM_PULP = Entity(
     name_taken_hint="UpstreamPulp names are unique across all domains of the server; pick another name",
     min_version=UPSTREAM_PULP_VERSION,
 )
-
-# type -> (distribution path, repository path, publication path), where plugin and type
-# names differ from the plain "<type>/<type>/".
-DISTRIBUTION_PATHS = {
-    "deb": ("deb/apt", "deb/apt", "deb/apt"),
-    "python": ("python/pypi", "python/python", "python/pypi"),
-    "maven": ("maven/maven", "maven/maven", None),
-}
-
-
-def distribution_paths(dist_type):
-    """(distributions/..., repositories/..., publications/...) endpoints of a plugin type.
-
-    ``dist_type`` is a plugin name ('file', 'rpm', 'container') or an explicit
-    'plugin/type' pair ('deb/apt').
-    """
-    parts = dist_type.strip().strip("/").split("/")
-    if not all(part.strip() for part in parts) or len(parts) > 2:
-        raise PulpError("type must be a plugin name such as 'file' or a 'plugin/type' pair such as 'deb/apt', got %r"
-                        % dist_type)
-    if len(parts) == 2:
-        paths = ("%s/%s" % tuple(parts),) * 3
-    else:
-        paths = DISTRIBUTION_PATHS.get(parts[0], ("%s/%s" % (parts[0], parts[0]),) * 3)
-    return tuple(("%s/%s/" % (prefix, path)) if path else None
-                 for prefix, path in zip(("distributions", "repositories", "publications"), paths))
 
 
 def _repository_version_resolver(repositories_endpoint):

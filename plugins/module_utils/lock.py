@@ -25,30 +25,31 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import getpass
-import json
 import os
 import random
 import socket
 import time
 import uuid
-from datetime import datetime, timedelta
-
-try:
-    from email.utils import parsedate_to_datetime
-except ImportError:  # pragma: no cover - Python 2 is not supported
-    parsedate_to_datetime = None
+from datetime import timedelta
 
 from ansible_collections.pulpops.replication.plugins.module_utils.client import (
     PulpError,
     PulpValidationError,
 )
+from ansible_collections.pulpops.replication.plugins.module_utils.guard_document import (
+    GuardDocument,
+    parse_document,
+)
+from ansible_collections.pulpops.replication.plugins.module_utils.timestamps import (
+    format_time,
+    parse_http_date,
+    parse_time,
+    utc_now,
+)
 
 DEFAULT_LOCK_NAME = "pulpops-replication-lock"
-GUARD_ENDPOINT = "contentguards/core/content_redirect/"
-GUARD_VERSION = (3, 18, 0)  # the pulpcore that introduced content_redirect guards
 LOCK_KIND = "pulpops.replication/domain-lock"
 AWX_JOB_ENV = ("JOB_ID", "AWX_JOB_ID", "tower_job_id", "TOWER_JOB_ID")
-ISO_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 class LockError(PulpError):
@@ -59,46 +60,9 @@ class LockError(PulpError):
         self.holder = holder
 
 
-# ---------------------------------------------------------------- time helpers
-def utc_now():
-    return datetime.utcnow()
-
-
-def parse_time(text):
-    """'2026-11-26T01:18:54.302491Z' -> naive UTC datetime; None when absent or unparsable."""
-    if not text:
-        return None
-    text = str(text).strip()
-    if text.endswith("Z"):
-        text = text[:-1]
-    elif text.endswith("+00:00"):
-        text = text[:-6]
-    for fmt in ("%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S"):
-        try:
-            return datetime.strptime(text, fmt)
-        except ValueError:
-            continue
-    return None
-
-
-def format_time(moment):
-    """A naive UTC datetime as ISO 8601 with a Z."""
-    return moment.strftime(ISO_FORMAT) if moment else None
-
-
-def parse_http_date(text):
-    """An HTTP Date header -> naive UTC datetime, or None."""
-    if not text or parsedate_to_datetime is None:
-        return None
-    try:
-        moment = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if moment is None:
-        return None
-    if moment.tzinfo is not None:
-        moment = moment.replace(tzinfo=None) - (moment.utcoffset() or timedelta(0))
-    return moment
+def lock_document(client, name):
+    """The lock ``name`` of ``client``'s domain, as a guard document."""
+    return GuardDocument(client, name, LOCK_KIND)
 
 
 # ------------------------------------------------------------------- owners
@@ -153,17 +117,14 @@ def default_owner(environ=None, user=None, host=None, pid=None):
 class Holder(object):
     """Who holds the lock according to the server, and until when."""
 
-    def __init__(self, guard):
+    def __init__(self, guard, record=None):
+        """``record``: the lock document the guard holds (read from its description when not given)."""
         self.guard = guard
         self.href = guard.get("pulp_href")
         self.since = guard.get("pulp_created")
-        record = {}
-        try:
-            record = json.loads(guard.get("description") or "")
-        except ValueError:
-            record = {}
-        if not isinstance(record, dict) or record.get("kind") != LOCK_KIND:
-            record = {}
+        if record is None:
+            record = parse_document(guard.get("description"), LOCK_KIND)
+        record = record or {}
         self.record = record
         self.is_lock = bool(record)
         self.owner = record.get("owner") if record else None
@@ -208,6 +169,7 @@ class DomainLock(object):
             raise PulpError("ttl must be a positive number of seconds, got %r" % (ttl,))
         self.client = client
         self.name = name
+        self.document = lock_document(client, name)
         self.owner = owner or default_owner()
         self.ttl = ttl
         self.check_mode = check_mode
@@ -243,9 +205,8 @@ class DomainLock(object):
     # ------------------------------------------------------------------ reads
     def read(self):
         """The current holder (a Holder) or None when the lock is free."""
-        page = self.client.get("contentguards/", params={"name": self.name, "limit": 2})
-        results = page.get("results", []) if isinstance(page, dict) else []
-        return Holder(results[0]) if results else None
+        guard, record = self.document.read()
+        return Holder(guard, record) if guard is not None else None
 
     def status(self):
         """{'free': bool, 'holder': dict or None, 'mine': bool} without writing anything."""
@@ -262,26 +223,23 @@ class DomainLock(object):
     # ----------------------------------------------------------------- writes
     def _record(self, token):
         now = self.server_now() or utc_now()
-        return json.dumps({
+        return {
             "kind": LOCK_KIND,
             "owner": self.owner,
             "acquired_at": format_time(now),
             "expires_at": format_time(now + timedelta(seconds=self.ttl)),
             "ttl": self.ttl,
             "token": token,
-        }, sort_keys=True)
+        }
 
     def _create(self):
         """POST the guard: the Holder on 201, None when the name is taken (400 unique)."""
-        token = uuid.uuid4().hex
+        record = self._record(uuid.uuid4().hex)
         try:
-            guard = self.client.post(GUARD_ENDPOINT, {"name": self.name, "description": self._record(token)})
+            guard = self.document.create(record)
         except PulpValidationError as exc:
-            messages = " ".join(str(m) for m in _as_list((exc.fields or {}).get("name")))
-            if "unique" in messages.lower() or "exists" in messages.lower():
-                return None
             raise PulpError("lock_name %r was refused by the server: %s" % (self.name, exc.message))
-        return Holder(guard)
+        return Holder(guard, record) if guard is not None else None
 
     def try_acquire(self):
         """One attempt. Returns (outcome, holder): outcome is 'acquired', 'held' (by us
@@ -306,7 +264,7 @@ class DomainLock(object):
             return "held", holder
         if holder.expired(now):
             # Break the stale lease by its own href: a newer holder's guard has another href.
-            self.client.delete(holder.href, allow_404=True)
+            self.document.delete(holder.guard)
             created = self._create()
             if created is not None:
                 return "acquired", created
@@ -372,7 +330,7 @@ class DomainLock(object):
             raise LockError("Cannot release lock %r in domain %s: %s, not by %s. Use force: true to break it."
                             % (self.name, self.client.domain, holder.describe(), self.owner), holder=holder)
         if not self.check_mode:
-            self.client.delete(holder.href, allow_404=True)
+            self.document.delete(holder.guard)
         return {"changed": True, "released": True, "holder": holder.as_dict(), "lock_href": holder.href}
 
     def renew(self, ttl=None):
@@ -392,23 +350,15 @@ class DomainLock(object):
         if self.check_mode:
             return {"changed": True, "renewed": False, "holder": holder.as_dict(), "lock_href": holder.href,
                     "token": holder.token}
-        record = json.loads(self._record(holder.token))
+        record = self._record(holder.token)
         record["acquired_at"] = holder.record.get("acquired_at")
         try:
-            guard = self.client.patch(holder.href, {"description": json.dumps(record, sort_keys=True)})
+            guard = self.document.replace(holder.guard, record)
         except PulpError as exc:
             if getattr(exc, "status", None) == 404:
                 raise LockError("Lost lock %r in domain %s: it was broken while renewing. Acquire it again."
                                 % (self.name, self.client.domain))
             raise
-        renewed = Holder(guard)
+        renewed = Holder(guard, record)
         return {"changed": True, "renewed": True, "holder": renewed.as_dict(), "lock_href": renewed.href,
                 "token": renewed.token}
-
-
-def _as_list(value):
-    if value is None:
-        return []
-    if isinstance(value, (list, tuple)):
-        return list(value)
-    return [value]

@@ -1,10 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, pulpops.replication contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""One replication over HTTP: read both snapshots, plan, reconcile, replicate, report.
+"""One replication over HTTP: read both snapshots, plan, then act as the module's mode says.
 
 Reading costs O(pages) requests (page size 1000), never one request per distribution.
-The plan itself is computed by plan.py; this file only reads, writes and waits.
+The plan is computed by plan.py and the skip decision by record.py; this file reads,
+writes and waits, one function per mode of the replicate module:
+
+- ``plan_mode``: check mode; the plan is the result (or the proof that nothing changed);
+- ``reconcile_mode``: the renames and adoptions only (the role's reconcile phase);
+- ``replicate_mode``: reconcile steps, then POST replicate/ and wait, then report;
+- ``record_mode``: write the record of a verified replication (the role's verify phase).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -12,26 +18,60 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import concurrent.futures
-import json
-import re
 import threading
 import time
-from datetime import datetime
 
 from ansible_collections.pulpops.replication.plugins.module_utils.client import (
     PulpClient,
     PulpError,
     PulpTimeout,
-    PulpValidationError,
-    TASK_ACTIVE_STATES,
-    TASK_ERROR_STATES,
     hide_userinfo,
-    task_error_text,
 )
-from ansible_collections.pulpops.replication.plugins.module_utils import plan as planmod
-from ansible_collections.pulpops.replication.plugins.module_utils.common import upstream_read_argument_spec
+from ansible_collections.pulpops.replication.plugins.module_utils.common import (
+    module_argument_spec,
+    spec_defaults,
+    upstream_read_argument_spec,
+)
+from ansible_collections.pulpops.replication.plugins.module_utils.group_report import (
+    durations,
+    failure_message,
+    group_failures,
+    group_finished,
+    object_names,
+)
 from ansible_collections.pulpops.replication.plugins.module_utils.inputs import check_inputs, domain_aware
-from ansible_collections.pulpops.replication.plugins.module_utils.lock import GUARD_ENDPOINT
+from ansible_collections.pulpops.replication.plugins.module_utils.plan import (
+    changes_only,
+    compute_plan,
+    diff_snapshots,
+    is_change,
+    predict_steps,
+    readable_view,
+)
+from ansible_collections.pulpops.replication.plugins.module_utils.pulp_types import distribution_type, replicated_plugins
+from ansible_collections.pulpops.replication.plugins.module_utils.record import (
+    fingerprints,
+    make_record,
+    read_record,
+    record_decision,
+    record_differs,
+    record_entries,
+    record_name,
+    record_problems,
+    serving_problems,
+    write_record,
+)
+from ansible_collections.pulpops.replication.plugins.module_utils.snapshot import (
+    DISTRIBUTION_FIELDS,
+    REMOTE_FIELDS,
+    REPOSITORY_FIELDS,
+    UPSTREAM_DISTRIBUTION_FIELDS,
+    detect_label_key,
+    downstream_snapshot,
+    upstream_pulp_view,
+    upstream_snapshot,
+)
+from ansible_collections.pulpops.replication.plugins.module_utils.timestamps import format_time, utc_now
 
 PAGE_SIZE = 1000
 # What a replication planned, run and audited here relies on, all in pulpcore 3.73: replicate() labels what it
@@ -40,8 +80,6 @@ REPLICATION_VERSION = (3, 73, 0)
 REPLICATION_FEATURE = "replication with pulpops.replication (the ownership labels and policy of pulpcore 3.73)"
 REQUEST_Q_SELECT_VERSION = (3, 113, 0)
 BASE_PATH_REUSE_VERSION = (3, 113, 0)  # replicate() renames its own distribution found at an upstream's base_path
-FINALIZE_TASK = "finalize_replication"
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 class ReplicationFailed(PulpError):
@@ -54,7 +92,7 @@ class ReplicationFailed(PulpError):
 
 # ------------------------------------------------------------------ module
 def argument_spec():
-    """The replicate module's own options (the connection options are added by PulpModule)."""
+    """The replicate module's own options (the connection options are added by PulpModule): the one home of its defaults."""
     return dict(
         upstream_read_argument_spec(),
         base_url=dict(type="str"),
@@ -75,17 +113,20 @@ def argument_spec():
     )
 
 
+def with_defaults(params):
+    """``params`` completed with the argument spec's defaults (for callers that pass only some options)."""
+    return dict(spec_defaults(module_argument_spec(argument_spec())), **params)
+
+
 def module_main(module):
     """The replicate module, given a PulpModule (module process) or a ControllerModule (action plugin)."""
     def replicate(mod):
         started = time.time()
         try:
-            result = run(mod.client, mod.params, check_mode=mod.check_mode)
+            result = run(mod.client, mod.params, check_mode=mod.check_mode, diff=mod._diff)  # pylint: disable=protected-access
         except ReplicationFailed as exc:
             mod.fail_json(msg=exc.message, **exc.report)
         result["elapsed"] = round(time.time() - started, 3)
-        if not mod._diff:  # pylint: disable=protected-access
-            result.pop("diff", None)
         return result
 
     # An empty per-request q_select is no filter to pulpcore: the server would replicate (and prune) everything.
@@ -97,40 +138,40 @@ def module_main(module):
 # ------------------------------------------------------------------ reading
 def upstream_pulps(client, name):
     """(the UpstreamPulp ``name`` or None, the domain's other UpstreamPulps): one list, read once per run."""
-    found, others = None, []
+    found, neighbours = None, []
     for item in client.list_all("upstream-pulps/", page_size=PAGE_SIZE):
         if item["name"] == name:
             found = item
         else:
-            others.append({"name": item["name"], "policy": item.get("policy"), "q_select": item.get("q_select"),
-                           "base_url": hide_userinfo(item.get("base_url")), "domain": item.get("domain")})
-    return found, others
+            neighbours.append({"name": item["name"], "policy": item.get("policy"), "q_select": item.get("q_select"),
+                               "base_url": hide_userinfo(item.get("base_url")), "domain": item.get("domain")})
+    return found, neighbours
 
 
 # Each list asks only for the fields the snapshot keeps (pulp ignores names a type lacks).
-DOWNSTREAM_LISTS = (("distributions/", planmod.DISTRIBUTION_FIELDS), ("repositories/", planmod.REPOSITORY_FIELDS),
-                    ("remotes/", planmod.REMOTE_FIELDS))
+DOWNSTREAM_LISTS = (("distributions/", DISTRIBUTION_FIELDS), ("repositories/", REPOSITORY_FIELDS),
+                    ("remotes/", REMOTE_FIELDS))
 
 
-def read_downstream(client, **others):
+def read_downstream(client, **side_reads):
     """Every distribution, repository and remote of the client's domain: one list per kind, paged.
 
     The lists are read at the same time (they are independent; each costs the server a query and
-    a serialization). ``others`` (name: callable) run beside them. Returns (snapshot, {name: result}).
+    a serialization). ``side_reads`` (name: callable) run beside them. Returns (snapshot, {name: result}).
     """
     client.login()  # once, before the threads share the session
-    with concurrent.futures.ThreadPoolExecutor(len(DOWNSTREAM_LISTS) + len(others)) as pool:
+    with concurrent.futures.ThreadPoolExecutor(len(DOWNSTREAM_LISTS) + len(side_reads)) as pool:
         lists = [pool.submit(client.list_all, path, params={"fields": ",".join(fields)}, page_size=PAGE_SIZE)
                  for path, fields in DOWNSTREAM_LISTS]
-        extra = dict((name, pool.submit(call)) for name, call in others.items())
-        snapshot = planmod.downstream_snapshot(*[future.result() for future in lists])
+        extra = dict((name, pool.submit(call)) for name, call in side_reads.items())
+        snapshot = downstream_snapshot(*[future.result() for future in lists])
         return snapshot, dict((name, future.result()) for name, future in extra.items())
 
 
 def replicated_types(downstream, upstream):
     """Distribution types both servers have a replicating plugin for, in the plugins' order."""
     down, up = downstream.versions(), upstream.versions()
-    return [type_path for plugin, type_path in planmod.REPLICATED_TYPES.items() if plugin in down and plugin in up]
+    return [distribution_type(plugin) for plugin in replicated_plugins() if plugin in down and plugin in up]
 
 
 def read_upstream(client, types, q_select=None):
@@ -142,7 +183,7 @@ def read_upstream(client, types, q_select=None):
     Rows come without their href (their type is the endpoint's; the plan needs no other).
     """
     base = {"q": q_select} if q_select else {}
-    fields = planmod.UPSTREAM_DISTRIBUTION_FIELDS
+    fields = UPSTREAM_DISTRIBUTION_FIELDS
     first = ",".join(f for f in fields if f != "repository_version")
     items = []
     for type_path in types:
@@ -150,13 +191,14 @@ def read_upstream(client, types, q_select=None):
         page = client.list_all(path, params=dict(base, fields=first), page_size=PAGE_SIZE)
         if any(not (d.get("repository") or d.get("publication")) for d in page):
             page = client.list_all(path, params=dict(base, fields=",".join(fields)), page_size=PAGE_SIZE)
-        items.extend(planmod.upstream_snapshot(page, type_path)["distributions"])
+        items.extend(upstream_snapshot(page, type_path)["distributions"])
     return {"distributions": items}
 
 
-def upstream_client(server, params):
+def upstream_client(upstream_pulp, params):
     """A client for the upstream, from the UpstreamPulp (or the module's stand-in options)."""
-    base_url = server.get("base_url") or params.get("base_url")
+    params = with_defaults(params)
+    base_url = upstream_pulp.get("base_url") or params.get("base_url")
     if not base_url:
         raise PulpError("base_url is required: UpstreamPulp '%s' does not exist, so the upstream's URL must be given"
                         % params["upstream"])
@@ -164,14 +206,14 @@ def upstream_client(server, params):
         base_url,
         username=params.get("upstream_username"),
         password=params.get("upstream_password"),
-        validate_certs=params.get("upstream_validate_certs", True),
+        validate_certs=params["upstream_validate_certs"],
         ca_cert=params.get("upstream_ca_cert"),
         client_cert=params.get("upstream_client_cert"),
         client_key=params.get("upstream_client_key"),
-        domain=server.get("domain") or params.get("domain") or "default",
+        domain=upstream_pulp.get("domain") or params.get("domain") or "default",
         domain_option=None,  # an upstream without domains: ignored there, as pulpcore's replicate() does
-        api_root=server.get("api_root") or params.get("api_root") or "/pulp/",
-        timeout=params.get("request_timeout") or 60,
+        api_root=upstream_pulp.get("api_root") or params.get("api_root") or "/pulp/",
+        timeout=params["request_timeout"],
     )
 
 
@@ -185,29 +227,6 @@ def read_latest_versions(client, upstream_snap):
         return {}
     items = client.list_all("repositories/", params={"fields": "pulp_href,latest_version_href"}, page_size=PAGE_SIZE)
     return dict((r["pulp_href"], r.get("latest_version_href")) for r in items if r.get("pulp_href"))
-
-
-def read_record(client, pk):
-    """(guard, record) of UpstreamPulp ``pk`` in the client's domain: (None, None) when there is no guard,
-    (guard, None) when a guard of that name holds something that is not a record."""
-    page = client.get("contentguards/", params={"name": planmod.record_name(pk), "limit": 2})
-    results = page.get("results", []) if isinstance(page, dict) else []
-    if not results:
-        return None, None
-    return results[0], planmod.parse_record(results[0].get("description"))
-
-
-def write_record(client, pk, record, guard=None):
-    """Create or replace the record guard (a content_redirect guard protecting nothing)."""
-    text = json.dumps(record, sort_keys=True, separators=(",", ":"))
-    if guard is None:
-        try:
-            return client.post(GUARD_ENDPOINT, {"name": planmod.record_name(pk), "description": text})
-        except PulpValidationError:
-            guard, found = read_record(client, pk)
-            if guard is None or found is None:
-                raise
-    return client.patch(guard["pulp_href"], {"description": text})
 
 
 class _EarlyLogin(object):
@@ -255,34 +274,41 @@ def build_q(base, exclude_names):
 
 
 class Replication(object):
-    """Plan and (optionally) run one replication of ``client``'s domain from UpstreamPulp ``params['upstream']``."""
+    """Plan and (optionally) run one replication of ``client``'s domain from UpstreamPulp ``params['upstream']``.
 
-    def __init__(self, client, params, upstream=None):
+    ``upstream_pulp``: the UpstreamPulp as the server shows it (None: not created yet);
+    ``upstream_view``: the fields of it the plan and the record read; ``neighbours``: the
+    domain's other UpstreamPulps (who else could delete or take over objects here).
+    """
+
+    def __init__(self, client, params, upstream=None, diff=False):
         self.client = client
-        self.params = params
+        self.params = params = with_defaults(params)
+        self.diff = diff
         # Each basic-auth login costs the server a password hash (seconds on a loaded host): log in
         # to the upstream the options name while the downstream login runs, and keep that session
         # when the UpstreamPulp names the same upstream (decided when the upstream is first read, so
         # the downstream's lists need not wait for the upstream's login).
         self._early = _EarlyLogin(params) if upstream is None and params.get("base_url") else None
         client.require_version(REPLICATION_FEATURE, REPLICATION_VERSION)  # after the upstream's login has started
-        self.upstream_pulp, self._neighbours = upstream_pulps(client, params["upstream"])
+        self.upstream_pulp, self.neighbours = upstream_pulps(client, params["upstream"])
         if params.get("q_select") is not None:
             client.require_version("per-request q_select", REQUEST_Q_SELECT_VERSION, option="q_select")
-        self.server = planmod.server_view(self.upstream_pulp, policy=params.get("policy"))
-        self.server["base_path_reuse"] = client.core_version >= BASE_PATH_REUSE_VERSION
+        self.upstream_view = upstream_pulp_view(self.upstream_pulp, policy=params.get("policy"))
+        self.upstream_view["base_path_reuse"] = client.core_version >= BASE_PATH_REUSE_VERSION
         if self.upstream_pulp is None:
-            self.server["q_select"] = None
+            self.upstream_view["q_select"] = None
         self._upstream = upstream or upstream_client(self.upstream_pulp or {}, params)
         self.types = None
         self.before = None
         self.upstream_snap = None
         self._read = {}
+        self._publications = {}
 
-    # -------------------------------------------------------------- planning
+    # -------------------------------------------------------------- reading
     def effective_q(self):
         request = self.params.get("q_select")
-        return request if request is not None else self.server.get("q_select")
+        return request if request is not None else self.upstream_view.get("q_select")
 
     @property
     def upstream(self):
@@ -298,24 +324,20 @@ class Replication(object):
         return read_upstream(self.upstream, self.types, self.effective_q())
 
     def read(self):
-        # Everything the plan and the record decision read, at once.
-        others = {"upstream": self._read_upstream}
-        if self.server["exists"] and self.params.get("skip_unchanged"):
-            others["record"] = lambda: read_record(self.client, self.server["pk"])
-        self.before, self._read = read_downstream(self.client, **others)
+        """Everything the plan and the skip decision read, at once."""
+        side_reads = {"upstream": self._read_upstream}
+        if self.upstream_view["exists"] and self.params.get("skip_unchanged"):
+            side_reads["record"] = lambda: read_record(self.client, self.upstream_view["pk"])
+        self.before, self._read = read_downstream(self.client, **side_reads)
         self.upstream_snap = self._read["upstream"]
-
-    def neighbours(self):
-        """The other UpstreamPulps of the domain (who else could delete or take over objects here)."""
-        return self._neighbours
 
     def plan(self, reconcile=False, on_foreign="ignore"):
         """The plan; with on_foreign='skip' the conflicting upstream distributions are left out."""
         if self.before is None:
             self.read()
         request_q = self.params.get("q_select")
-        result = planmod.compute_plan(self.upstream_snap, self.before, self.server, request_q_select=request_q,
-                                      reconcile=reconcile, on_foreign=on_foreign, replicated_types=self.types)
+        result = compute_plan(self.upstream_snap, self.before, self.upstream_view, request_q_select=request_q,
+                              reconcile=reconcile, on_foreign=on_foreign, replicated_types=self.types)
         if on_foreign == "skip":
             excluded = sorted(set(c["wanted_by"] for c in result["conflicts"] if c.get("wanted_by")))
             if excluded:
@@ -323,36 +345,49 @@ class Replication(object):
                                             option="on_foreign")
                 scoped = {"distributions": [u for u in self.upstream_snap["distributions"] if u["name"] not in excluded]}
                 q = build_q(self.effective_q(), excluded)
-                result = planmod.compute_plan(scoped, self.before, self.server, request_q_select=q,
-                                              reconcile=reconcile, replicated_types=self.types)
+                result = compute_plan(scoped, self.before, self.upstream_view, request_q_select=q,
+                                      reconcile=reconcile, replicated_types=self.types)
                 result["q_select"] = q
                 result["excluded"] = excluded
         return result
 
-    # -------------------------------------------------------------- the record
     def entries(self):
-        """{name: [upstream digest, state digest]} of the state read by ``read()`` (one more list upstream at most)."""
+        """The record entries of the state read by ``read()`` (one more list upstream at most)."""
         latest = read_latest_versions(self.upstream, self.upstream_snap)
-        key = planmod.detect_label_key(self.before, self.server["pk"])
-        return planmod.record_entries(self.upstream_snap, self.before, latest, key)
+        key = detect_label_key(self.before, self.upstream_view["pk"])
+        return record_entries(self.upstream_snap, self.before, latest, key)
 
-    def decide(self, plan, others, tag=None):
+    def decide(self, plan, tag=None):
         """(decision, entries): may this run skip, or replicate only the changed distributions?"""
-        if not self.server["exists"]:
-            guard, record = None, None
-        else:
-            guard, record = self._read.get("record") or read_record(self.client, self.server["pk"])
+        guard, record = None, None
+        if self.upstream_view["exists"]:
+            guard, record = self._read.get("record") or read_record(self.client, self.upstream_view["pk"])
         entries = self.entries()
-        decision = planmod.record_decision(
-            record, self.server, entries, plan, tag=tag, neighbours=others,
+        decision = record_decision(
+            record, self.upstream_view, entries, plan, tag=tag, neighbours=self.neighbours,
             partial_supported=self.client.core_version >= REQUEST_Q_SELECT_VERSION,
             request_q_select=self.params.get("q_select"))
         if guard is not None and record is None:
             decision["reasons"].insert(0, "content guard '%s' holds no record" % guard.get("name"))
         return decision, entries
 
+    def diff_of(self, after):
+        """The --diff of this run: each distribution's base_path and what it serves, in words (None without --diff)."""
+        if not self.diff:
+            return None
+        repositories = dict((r["href"], r["name"]) for snap in (self.before, after)
+                            for r in snap.get("repositories", []) if r.get("href"))
+        return {"before": readable_view(self.before, repositories, self._publication_version),
+                "after": readable_view(after, repositories, self._publication_version)}
+
+    def _publication_version(self, href):
+        if href not in self._publications:
+            found = self.client.get(href, allow_404=True)
+            self._publications[href] = (found or {}).get("repository_version")
+        return self._publications[href]
+
     # -------------------------------------------------------------- writing
-    def apply_steps(self, steps, timeout=600, poll_interval=2):
+    def apply_steps(self, steps):
         """Apply reconcile renames (PATCH name) and adopt labels (set_label/); return what was done."""
         done = []
         for step in steps:
@@ -363,7 +398,7 @@ class Replication(object):
                 answer = self.client.patch(href, {"name": step["to"]})
             else:
                 answer = self.client.post(href + "set_label/", {"key": step["key"], "value": step["value"]})
-            self.client.task_result(answer, timeout=timeout, poll_interval=poll_interval)
+            self.client.task_result(answer, timeout=self.params["timeout"], poll_interval=self.params["poll_interval"])
             done.append(step)
         return done
 
@@ -377,143 +412,101 @@ class Replication(object):
         """
         self.client.patch(self.upstream_pulp["pulp_href"], {"base_url": self.upstream_pulp["base_url"]})
 
-    def replicate(self, q_select=None, timeout=3600, poll_interval=2, wait=True):
-        """POST replicate/ and wait for the task group; return (group_href, group, tasks)."""
+    def replicate(self, q_select=None):
+        """POST replicate/ and, unless ``wait`` is off, wait for the task group; return (group_href, tasks)."""
         if not self.upstream_pulp:
             raise PulpError("UpstreamPulp '%s' does not exist in domain '%s'; create it first "
                             "(pulpops.replication.upstream_pulp)" % (self.params["upstream"], self.client.domain))
         body = {"q_select": q_select} if q_select is not None else {}
         answer = self.client.post(self.upstream_pulp["pulp_href"] + "replicate/", body)
         group_href = (answer or {}).get("task_group")
-        if not wait:
-            return group_href, None, []
-        group, tasks = self.client.wait_task_group(group_href, timeout=timeout, poll_interval=poll_interval,
-                                                   finished=group_finished)
-        return group_href, group, tasks
+        if not self.params["wait"]:
+            return group_href, []
+        _group, tasks = self.client.wait_task_group(group_href, timeout=self.params["timeout"],
+                                                    poll_interval=self.params["poll_interval"], finished=group_finished)
+        return group_href, tasks
 
 
-def group_finished(group, tasks):
-    """No task waiting/running/canceling, and finalize_replication is there or a task failed."""
-    if any(t.get("state") in TASK_ACTIVE_STATES for t in tasks):
-        return False
-    if any(FINALIZE_TASK in (t.get("name") or "") for t in tasks):
-        return True
-    return any(t.get("state") in TASK_ERROR_STATES for t in tasks)
+# ------------------------------------------------------------------ the modes
+def run(client, params, check_mode=False, upstream=None, diff=False):
+    """The whole module behaviour; returns the result dict (raises ReplicationFailed/PulpError)."""
+    replication = Replication(client, params, upstream=upstream, diff=diff)
+    params = replication.params
+    mode = params["mode"]
+    plan = replication.plan(reconcile=mode == "reconcile" or params["reconcile"], on_foreign=params["on_foreign"])
+    if mode == "record":
+        return record_mode(replication, plan, check_mode)
+    if params["on_foreign"] == "fail" and plan["conflicts"]:
+        raise PulpError(conflict_message(plan["conflicts"]))
+    result = plan_result(replication, plan)
+    if mode == "reconcile":
+        return reconcile_mode(replication, plan, result, check_mode)
+    decision = None
+    if params["skip_unchanged"] and not params["force_resync"]:
+        decision = skip_decision(replication, plan, result)
+    if check_mode or (decision is not None and decision["unchanged"]):
+        return plan_mode(replication, plan, result, decision)
+    return replicate_mode(replication, plan, result, decision)
 
 
-def _seconds(task):
-    start = planmod.parse_time(task.get("started_at"))
-    end = planmod.parse_time(task.get("finished_at"))
-    return round((end - start).total_seconds(), 3) if start and end else None
+def plan_result(replication, plan):
+    """The result every mode but record starts from: the plan, and nothing done yet."""
+    return {"plan": public_plan(plan), "changed": False, "task_group": None, "failed_tasks": [],
+            "durations": None, "skipped": plan["skipped"], "conflicts": plan["conflicts"],
+            "neighbours": replication.neighbours}
 
 
-def durations(tasks):
-    """Per-task durations (seconds) and the group's wall time."""
-    items = [{"task": t.get("pulp_href"), "name": t.get("name"), "state": t.get("state"), "seconds": _seconds(t)}
-             for t in tasks]
-    starts = [planmod.parse_time(t.get("started_at")) for t in tasks if t.get("started_at")]
-    ends = [planmod.parse_time(t.get("finished_at")) for t in tasks if t.get("finished_at")]
-    total = round((max(ends) - min(starts)).total_seconds(), 3) if starts and ends else None
-    return {"total_seconds": total, "tasks": items}
-
-
-def object_names(*snapshots):
-    """{uuid: 'kind name'} for every object of the given snapshots."""
-    names = {}
-    for snap in snapshots:
-        for kind in planmod.KINDS:
-            for obj in snap.get(kind, []):
-                match = _UUID.search(obj.get("href") or "")
-                if match:
-                    names[match.group(0)] = (planmod.SINGULAR[kind], obj["name"])
-    return names
-
-
-def failed_subtasks(tasks, names):
-    """[{name, kind, task, task_name, error}] for each failed subtask (finalize excluded)."""
-    order = {"distribution": 0, "repository": 1, "remote": 2}
-    result = []
-    for task in tasks:
-        if task.get("state") not in TASK_ERROR_STATES or FINALIZE_TASK in (task.get("name") or ""):
-            continue
-        found = []
-        for resource in task.get("reserved_resources_record") or []:
-            for uid in _UUID.findall(resource):
-                if uid in names:
-                    found.append(names[uid])
-        found.sort(key=lambda item: order.get(item[0], 9))
-        kind, name = found[0] if found else (None, None)
-        result.append({"name": name, "kind": kind, "task": task.get("pulp_href"),
-                       "task_name": (task.get("name") or "").rsplit(".", 1)[-1], "error": task_error_text(task)})
+def finish(replication, result, after, changed):
+    """The result with ``changed`` and, under --diff, the diff from the snapshot read before to ``after``."""
+    result["changed"] = changed
+    diff = replication.diff_of(after)
+    if diff is not None:
+        result["diff"] = diff
     return result
 
 
-def failure_message(group_href, failed):
-    lines = ["Replication failed: %d subtask(s) failed; finalize_replication switched nothing (PLP0018). "
-             "Task group: %s" % (len(failed), group_href)]
-    for item in failed:
-        who = "%s '%s'" % (item["kind"], item["name"]) if item["name"] else "(object unknown)"
-        lines.append("- %s %s: %s (%s)" % (item["task_name"], who, item["error"], item["task"]))
-    return "\n".join(lines)
+def skip_decision(replication, plan, result):
+    """Compare with the record (``skip_unchanged``): may this run skip, or replicate only what changed?"""
+    decision, entries = replication.decide(plan, tag=replication.params.get("record_tag"))
+    result["plan"]["partial_q_select"] = decision["partial_q_select"]
+    result["plan"]["record"] = {"unchanged": decision["unchanged"], "reasons": decision["reasons"],
+                                "changed": decision["changed"], "resync": decision["resync"]}
+    result["unchanged_since_record"] = decision["unchanged"]
+    result["fingerprints"] = fingerprints(entries)
+    if decision["unchanged"]:
+        result["skipped_reason"] = (
+            "nothing changed since the verified replication recorded in content guard '%s': the %d upstream "
+            "distribution(s) in scope serve the same content, and the downstream distributions, repositories "
+            "and remotes are as recorded" % (record_name(replication.upstream_view["pk"]), len(entries)))
+    return decision
 
 
-def run(client, params, check_mode=False, upstream=None):
-    """The whole module behaviour; returns the result dict (raises ReplicationFailed/PulpError)."""
-    mode = params.get("mode") or "replicate"
-    reconcile = mode == "reconcile" or bool(params.get("reconcile"))
-    on_foreign = params.get("on_foreign") or "ignore"
-    replication = Replication(client, params, upstream=upstream)
-    plan = replication.plan(reconcile=reconcile, on_foreign=on_foreign)
-    before = replication.before
-    others = replication.neighbours()
-    if mode == "record":
-        return record_run(replication, plan, others, params, check_mode)
-    result = {"plan": public_plan(plan), "changed": False, "task_group": None, "failed_tasks": [],
-              "durations": None, "skipped": plan["skipped"], "conflicts": plan["conflicts"],
-              "neighbours": others}
-    if on_foreign == "fail" and plan["conflicts"]:
-        raise PulpError(conflict_message(plan["conflicts"]))
-    decision = None
-    if params.get("skip_unchanged") and mode == "replicate" and not params.get("force_resync"):
-        decision, entries = replication.decide(plan, others, tag=params.get("record_tag"))
-        result["plan"]["partial_q_select"] = decision["partial_q_select"]
-        result["plan"]["record"] = {"unchanged": decision["unchanged"], "reasons": decision["reasons"],
-                                    "changed": decision["changed"], "resync": decision["resync"]}
-        result["unchanged_since_record"] = decision["unchanged"]
-        result["fingerprints"] = dict((name, entry[0]) for name, entry in entries.items())
-        if decision["unchanged"]:
-            result["skipped_reason"] = (
-                "nothing changed since the verified replication recorded in content guard '%s': the %d upstream "
-                "distribution(s) in scope serve the same content, and the downstream distributions, repositories "
-                "and remotes are as recorded" % (planmod.record_name(replication.server["pk"]), len(entries)))
-            result["diff"] = {"before": planmod.distributions_view(before), "after": planmod.distributions_view(before)}
-            return result
+def plan_mode(replication, plan, result, decision):
+    """Check mode, or a run the record proved unneeded: the plan is the result, nothing is written."""
+    if decision is not None and decision["unchanged"]:
+        return finish(replication, result, replication.before, False)
+    return finish(replication, result, plan["predicted_after"], plan["changed"])
+
+
+def reconcile_mode(replication, plan, result, check_mode):
+    """Only the reconcile renames and adopt labels (no replication)."""
     steps = plan["reconcile"] + plan.get("adopt", [])
-    if mode == "reconcile":
-        if check_mode:
-            result["changed"] = bool(steps)
-            result["diff"] = {"before": planmod.distributions_view(before),
-                              "after": planmod.distributions_view(planmod.apply_steps(before, steps))}
-            return result
-        result["applied"] = replication.apply_steps(steps, timeout=params.get("timeout") or 3600,
-                                                    poll_interval=params.get("poll_interval") or 2)
-        after = read_downstream(client)[0]
-        result["changes"] = planmod.changes_only(planmod.diff_snapshots(before, after))
-        result["changed"] = planmod.is_change(result["changes"])
-        result["diff"] = {"before": planmod.distributions_view(before), "after": planmod.distributions_view(after)}
-        return result
     if check_mode:
-        result["changed"] = plan["changed"]
-        result["diff"] = {"before": planmod.distributions_view(before),
-                          "after": planmod.distributions_view(plan["predicted_after"])}
-        return result
-    timeout = params.get("timeout") or 3600
-    poll = params.get("poll_interval") or 2
+        return finish(replication, result, predict_steps(replication.before, steps), bool(steps))
+    result["applied"] = replication.apply_steps(steps)
+    after = read_downstream(replication.client)[0]
+    result["changes"] = changes_only(diff_snapshots(replication.before, after))
+    return finish(replication, result, after, is_change(result["changes"]))
+
+
+def replicate_mode(replication, plan, result, decision):
+    """Reconcile steps, a forced resync when due, POST replicate/, wait, report what changed and what failed."""
+    params = replication.params
     if "fingerprints" not in result:
         # What the upstream served before the POST: mode=record later checks that it still does.
-        result["fingerprints"] = dict((name, entry[0]) for name, entry in replication.entries().items())
-    result["applied"] = replication.apply_steps(steps, timeout=timeout, poll_interval=poll)
-    if (params.get("force_resync") or (decision is not None and decision["resync"])) and replication.upstream_pulp:
+        result["fingerprints"] = fingerprints(replication.entries())
+    result["applied"] = replication.apply_steps(plan["reconcile"] + plan.get("adopt", []))
+    if (params["force_resync"] or (decision is not None and decision["resync"])) and replication.upstream_pulp:
         replication.force_resync()
         result["forced_resync"] = True
     q = plan.get("q_select", params.get("q_select"))
@@ -522,76 +515,63 @@ def run(client, params, check_mode=False, upstream=None):
         result["partial"] = True
     started = time.time()
     try:
-        group_href, group, tasks = replication.replicate(q_select=q, timeout=timeout, poll_interval=poll,
-                                                         wait=params.get("wait", True))
+        result["task_group"], tasks = replication.replicate(q_select=q)
     except PulpTimeout as exc:
-        pending = [{"task": t.get("pulp_href"), "name": t.get("name"), "state": t.get("state")}
-                   for t in exc.pending if isinstance(t, dict)]
-        raise ReplicationFailed(
-            "Replication did not finish within %s s; it goes on on the server. Task group: %s; still running: %s"
-            % (timeout, exc.href, ", ".join("%s (%s)" % (p["name"], p["state"]) for p in pending) or "none"),
-            dict(result, task_group=exc.href, pending=pending, changed=True))
-    result["task_group"] = group_href
+        raise timeout_failure(exc, params["timeout"], result)
     result["wait_seconds"] = round(time.time() - started, 3)
-    if not params.get("wait", True):
+    if not params["wait"]:
         result["changed"] = True
         return result
-    after = read_downstream(client)[0]
-    changes = planmod.diff_snapshots(before, after)
-    result["changes"] = planmod.changes_only(changes)
-    result["unchanged"] = changes["unchanged"]
-    result["changed"] = planmod.is_change(changes) or bool(result["applied"]) or bool(result.get("forced_resync"))
-    result["durations"] = durations(tasks)
-    result["diff"] = {"before": planmod.distributions_view(before), "after": planmod.distributions_view(after)}
-    failed = failed_subtasks(tasks, object_names(before, after))
-    finalize_failed = [t for t in tasks if FINALIZE_TASK in (t.get("name") or "") and t.get("state") in TASK_ERROR_STATES]
-    if failed or finalize_failed:
-        if not failed:
-            failed = [{"name": None, "kind": None, "task": t.get("pulp_href"), "task_name": FINALIZE_TASK,
-                       "error": task_error_text(t)} for t in finalize_failed]
+    after = read_downstream(replication.client)[0]
+    changes = diff_snapshots(replication.before, after)
+    result.update(changes=changes_only(changes), unchanged=changes["unchanged"], durations=durations(tasks))
+    finish(replication, result, after,
+           is_change(changes) or bool(result["applied"]) or bool(result.get("forced_resync")))
+    failed = group_failures(tasks, object_names(replication.before, after))
+    if failed:
         result["failed_tasks"] = failed
-        raise ReplicationFailed(failure_message(group_href, failed), result)
+        raise ReplicationFailed(failure_message(result["task_group"], failed), result)
     return result
 
 
-def record_run(replication, plan, others, params, check_mode):
+def timeout_failure(exc, timeout, result):
+    """The failure of a wait that ran out: the replication goes on on the server."""
+    pending = [{"task": t.get("pulp_href"), "name": t.get("name"), "state": t.get("state")}
+               for t in exc.pending if isinstance(t, dict)]
+    return ReplicationFailed(
+        "Replication did not finish within %s s; it goes on on the server. Task group: %s; still running: %s"
+        % (timeout, exc.href, ", ".join("%s (%s)" % (p["name"], p["state"]) for p in pending) or "none"),
+        dict(result, task_group=exc.href, pending=pending, changed=True))
+
+
+def record_mode(replication, plan, check_mode):
     """mode=record: write the record of a verified replication, unless the state cannot be vouched for.
 
     ``params['fingerprints']`` (the upstream fingerprints the replication read before it
     posted) must equal the upstream's now: a change in between is never recorded as replicated.
     """
-    server = replication.server
+    params, view = replication.params, replication.upstream_view
     entries = replication.entries()
-    key = planmod.detect_label_key(replication.before, server["pk"])
-    problems = planmod.record_problems(server, entries)
-    problems += planmod.serving_problems(replication.upstream_snap, replication.before, key, server["pk"])
-    for name in ("create", "update", "rename", "delete", "conflicts", "cycles", "failures"):
-        if plan.get(name):
-            problems.append("the plan is not empty (%s)" % name)
-    given = params.get("fingerprints")
-    if given is not None:
-        current = dict((name, entry[0]) for name, entry in entries.items())
-        moved = sorted(n for n in set(given) | set(current) if given.get(n) != current.get(n))
-        if moved:
-            problems.append("upstream changed since the replication read it: %s" % planmod.names_text(moved))
+    key = detect_label_key(replication.before, view["pk"])
+    problems = record_problems(view, entries, plan=plan, read_before=params.get("fingerprints"),
+                               serving=serving_problems(replication.upstream_snap, replication.before, key, view["pk"]))
     result = {"changed": False, "record_written": False, "record_problems": problems,
-              "record_name": planmod.record_name(server["pk"]) if server["pk"] else None,
-              "plan": public_plan(plan), "neighbours": others, "failed_tasks": [], "conflicts": plan["conflicts"],
-              "skipped": plan["skipped"]}
-    if not server["exists"]:
+              "record_name": record_name(view["pk"]) if view["pk"] else None,
+              "plan": public_plan(plan), "neighbours": replication.neighbours, "failed_tasks": [],
+              "conflicts": plan["conflicts"], "skipped": plan["skipped"]}
+    if not view["exists"]:
         problems.insert(0, "UpstreamPulp '%s' does not exist" % params["upstream"])
     if problems:
         return result
-    guard, existing = read_record(replication.client, server["pk"])
+    guard, existing = read_record(replication.client, view["pk"])
     if guard is not None and existing is None:
         problems.append("content guard '%s' exists and holds no record: rename or delete it" % guard.get("name"))
         return result
-    record = planmod.make_record(server, entries, tag=params.get("record_tag"), neighbours=others,
-                                 written_at=datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"))
+    record = make_record(view, entries, tag=params.get("record_tag"), neighbours=replication.neighbours,
+                         written_at=format_time(utc_now()))
     if not check_mode:
-        write_record(replication.client, server["pk"], record, guard)
-    result["changed"] = existing is None or existing.get("distributions") != record["distributions"] or any(
-        existing.get(k) != record.get(k) for k in planmod.RECORD_GLOBALS + ("tag", "neighbours"))
+        write_record(replication.client, view["pk"], record, guard)
+    result["changed"] = record_differs(existing, record)
     result["record_written"] = not check_mode
     return result
 

@@ -493,7 +493,7 @@ def test_the_plan_predicts_base_path_reuse_only_where_the_server_does_it(fake):
     for core, reuse in (("3.112.4", False), ("3.113.0", True)):
         fake.core = core
         params = {"upstream": "up", "base_url": "https://up.example.com"}
-        assert Replication(make_client(), params).server["base_path_reuse"] is reuse
+        assert Replication(make_client(), params).upstream_view["base_path_reuse"] is reuse
 
 
 def test_a_task_error_that_quotes_an_upstream_url_hides_its_credentials():

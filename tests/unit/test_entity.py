@@ -6,11 +6,11 @@ import copy
 import pytest
 
 from ansible_collections.pulpops.replication.plugins.module_utils.client import PulpError, PulpNotFound
+from ansible_collections.pulpops.replication.plugins.module_utils.pulp_types import distribution_paths
 from ansible_collections.pulpops.replication.plugins.module_utils.entity import (
     UPSTREAM_PULP,
     EnsureContext,
     distribution_entity,
-    distribution_paths,
     ensure,
 )
 

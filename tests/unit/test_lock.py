@@ -1,4 +1,4 @@
-"""The domain lease's logic against an in-memory fake of the content-guard API (issue 6)."""
+"""The domain lease's logic against an in-memory fake of the content-guard API."""
 
 import json
 from datetime import datetime, timedelta

@@ -4,82 +4,14 @@ Each test reads: given an upstream and a downstream domain, the plan says what t
 server's replication would do (create, update, rename, delete, conflicts, cycles).
 """
 
-import uuid
-
 from ansible_collections.pulpops.replication.plugins.module_utils import plan as P
-
-PK = "0190aaaa-0000-7000-8000-000000000001"
-OTHER = "0190bbbb-0000-7000-8000-000000000002"
-LABEL = {"UpstreamPulp": PK}
-UP = "http://up.example:24816/pulp/content/d/"
-T0 = "2026-01-01T00:00:00Z"   # upstream content published
-T1 = "2026-01-02T00:00:00Z"   # last replication
-T2 = "2026-01-03T00:00:00Z"   # something changed upstream after it
-
-
-def href(kind, type_path="file/file"):
-    return "/pulp/d/api/v3/%s/%s/%s/" % (kind, type_path, uuid.uuid4())
-
-
-def up_dist(name, base_path=None, serves=True, since=T0, type_path="file/file"):
-    base_path = base_path or name
-    return {"pulp_href": href("distributions", type_path), "name": name, "base_path": base_path,
-            "base_url": UP + base_path + "/", "pulp_labels": {}, "repository": None, "repository_version": None,
-            "publication": href("publications") if serves else None,
-            "no_content_change_since": since if serves else None}
-
-
-class Down(object):
-    """A downstream domain built object by object, as replication (or a person) left it."""
-
-    def __init__(self):
-        self.dists, self.repos, self.remotes = [], [], []
-
-    def replicated(self, name, base_path=None, labels=None, up_base_path=None):
-        labels = dict(LABEL) if labels is None else labels
-        repo = {"pulp_href": href("repositories"), "name": name, "pulp_labels": dict(labels)}
-        repo["latest_version_href"] = repo["pulp_href"] + "versions/1/"
-        self.repos.append(repo)
-        self.remotes.append({"pulp_href": href("remotes"), "name": name, "pulp_labels": dict(labels),
-                             "url": UP + (up_base_path or base_path or name) + "/PULP_MANIFEST"})
-        self.dists.append({"pulp_href": href("distributions"), "name": name, "base_path": base_path or name,
-                           "pulp_labels": dict(labels), "repository": None, "publication": None,
-                           "repository_version": repo["latest_version_href"]})
-        return self
-
-    def hand_made(self, name, base_path=None):
-        self.dists.append({"pulp_href": href("distributions"), "name": name, "base_path": base_path or name,
-                           "pulp_labels": {}, "repository": None, "publication": href("publications"),
-                           "repository_version": None})
-        return self
-
-    def artifacts(self):
-        self.dists.append({"pulp_href": "/pulp/d/api/v3/distributions/core/artifacts/x/", "name": "artifacts",
-                           "base_path": "artifacts", "pulp_labels": {}})
-        return self
-
-    def snapshot(self):
-        return P.downstream_snapshot(self.dists, self.repos, self.remotes)
-
-
-def server(policy="all", last=T1, exists=True):
-    return P.server_view({"pulp_href": "/pulp/d/api/v3/upstream-pulps/%s/" % PK, "policy": policy,
-                          "q_select": None, "last_replication": last, "pulp_last_updated": T0} if exists else None,
-                         policy=policy)
-
-
-def plan(upstream, down, policy="all", **kw):
-    srv = kw.pop("srv", None) or server(policy)
-    return P.compute_plan(P.upstream_snapshot(upstream), down.snapshot(), srv, **kw)
-
-
-def names(*items):
-    return sorted(items)
+from ansible_collections.pulpops.replication.plugins.module_utils import snapshot as S
+from tests.unit.snapshots import OTHER, PK, T2, Down, plan, server, up_dist
 
 
 def test_first_replication_creates_remote_repository_and_distribution_for_each():
     result = plan([up_dist("a"), up_dist("b")], Down(), srv=server(last=None))
-    assert result["create"] == {k: ["a", "b"] for k in P.KINDS}
+    assert result["create"] == {k: ["a", "b"] for k in S.OBJECT_KINDS}
     assert result["update"] == {} and result["rename"] == {} and result["delete"] == {}
     assert result["changed"] is True
     assert result["summary"]["create"] == 6
@@ -101,13 +33,13 @@ def test_rerun_with_nothing_new_upstream_changes_nothing():
 
 def test_upstream_addition_creates_only_the_new_one():
     result = plan([up_dist("a"), up_dist("c")], Down().replicated("a"))
-    assert result["create"] == {k: ["c"] for k in P.KINDS}
+    assert result["create"] == {k: ["c"] for k in S.OBJECT_KINDS}
     assert result["unchanged"] == ["a"]
 
 
 def test_upstream_removal_deletes_all_three_objects():
     result = plan([up_dist("a")], Down().replicated("a").replicated("gone"))
-    assert result["delete"] == {k: ["gone"] for k in P.KINDS}
+    assert result["delete"] == {k: ["gone"] for k in S.OBJECT_KINDS}
 
 
 def test_repoint_upstream_after_last_replication_switches_content():
@@ -141,7 +73,7 @@ def test_upstream_rename_with_reconcile_renames_all_three_and_nothing_else():
     result = plan([up_dist("new", base_path="a")], Down().replicated("a"), reconcile=True)
     assert [(s["kind"], s["from"], s["to"]) for s in result["reconcile"]] == [
         ("distribution", "a", "new"), ("repository", "a", "new"), ("remote", "a", "new")]
-    assert result["rename"] == {k: [{"from": "a", "to": "new"}] for k in P.KINDS}
+    assert result["rename"] == {k: [{"from": "a", "to": "new"}] for k in S.OBJECT_KINDS}
     assert result["create"] == {} and result["delete"] == {} and result["update"] == {}
 
 
@@ -161,7 +93,7 @@ def test_policy_labeled_deletes_only_its_own():
     down = Down().replicated("a").replicated("gone").hand_made("mine")
     down.replicated("theirs", labels={"UpstreamPulp": OTHER})
     result = plan([up_dist("a")], down, policy="labeled")
-    assert result["delete"] == {k: ["gone"] for k in P.KINDS}
+    assert result["delete"] == {k: ["gone"] for k in S.OBJECT_KINDS}
     assert result["conflicts"] == []
 
 
@@ -233,7 +165,7 @@ def test_three_way_rotation_is_one_cycle():
 def test_upstream_distribution_serving_nothing_is_skipped_and_deleted_as_missing():
     result = plan([up_dist("a", serves=False)], Down().replicated("a"))
     assert result["skipped"] == [{"name": "a", "reason": "serves nothing upstream"}]
-    assert result["delete"] == {k: ["a"] for k in P.KINDS}
+    assert result["delete"] == {k: ["a"] for k in S.OBJECT_KINDS}
 
 
 def test_the_artifacts_distribution_is_ignored():
@@ -250,14 +182,14 @@ def test_other_plugin_types_are_planned_the_same_way():
 
 def test_label_key_is_read_from_the_servers_objects():
     snap = Down().replicated("a", labels={"ReplicaOf": PK}).snapshot()
-    assert P.detect_label_key(snap, PK) == "ReplicaOf"
-    assert P.detect_label_key(Down().snapshot(), PK) == "UpstreamPulp"
+    assert S.detect_label_key(snap, PK) == "ReplicaOf"
+    assert S.detect_label_key(Down().snapshot(), PK) == "UpstreamPulp"
 
 
 def test_diff_of_two_snapshots_matches_by_href():
     down = Down().replicated("a").replicated("b")
     before = down.snapshot()
-    after = P.apply_steps(before, [{"action": "rename", "kind": "distribution", "from": "a", "to": "z"}])
+    after = P.predict_steps(before, [{"action": "rename", "kind": "distribution", "from": "a", "to": "z"}])
     after["distributions"][1]["base_path"] = "moved"
     after["repositories"] = after["repositories"][:1]
     diff = P.diff_snapshots(before, after)
@@ -280,170 +212,14 @@ def test_upstream_rows_listed_without_href_take_the_type_of_their_endpoint():
     with_href = [up_dist("a"), up_dist("b", serves=False)]
     without = [dict((k, v) for k, v in d.items() if k != "pulp_href") for d in with_href]
 
-    listed = P.upstream_snapshot(without, "file/file")["distributions"]
+    listed = S.upstream_snapshot(without, "file/file")["distributions"]
 
     assert [(d["name"], d["type"], d["href"]) for d in listed] == [("a", "file/file", None), ("b", "file/file", None)]
-    drop_href = [dict(d, href=None) for d in P.upstream_snapshot(with_href)["distributions"]]
+    drop_href = [dict(d, href=None) for d in S.upstream_snapshot(with_href)["distributions"]]
     assert listed == drop_href  # the same plan input, whichever way the type is known
     srv = server("labeled")
     assert P.compute_plan({"distributions": listed}, Down().snapshot(), srv) == \
-        P.compute_plan(P.upstream_snapshot(with_href), Down().snapshot(), srv)
-
-
-# ------------------------------------------------------------------ the record of a verified replication (issue 10)
-def recorded_state(upstream, down, srv=None, latest=None):
-    """(server, upstream snapshot, downstream snapshot, entries, plan) of one moment."""
-    srv = srv or server("labeled")
-    up = P.upstream_snapshot(upstream)
-    snap = down.snapshot()
-    entries = P.record_entries(up, snap, latest or {}, "UpstreamPulp")
-    result = P.compute_plan(up, snap, srv)
-    return srv, up, snap, entries, result
-
-
-def decide(record, upstream, down, **kw):
-    srv, _up, _snap, entries, result = recorded_state(upstream, down, srv=kw.pop("srv", None), latest=kw.pop("latest", None))
-    return P.record_decision(record, srv, entries, result, **kw)
-
-
-def verified(upstream, down, srv=None, latest=None, tag="t1"):
-    srv, up, snap, entries, result = recorded_state(upstream, down, srv=srv, latest=latest)
-    assert P.record_problems(srv, entries) == [] and P.serving_problems(up, snap, "UpstreamPulp", PK) == []
-    return P.parse_record(__import__("json").dumps(P.make_record(srv, entries, tag=tag)))
-
-
-def two():
-    return [up_dist("a"), up_dist("b")], Down().replicated("a").replicated("b")
-
-
-def test_nothing_changed_since_the_record_is_unchanged():
-    upstream, down = two()
-    record = verified(upstream, down)
-    decision = decide(record, upstream, down, tag="t1")
-    assert decision == {"unchanged": True, "reasons": [], "changed": [], "partial_q_select": None, "resync": []}
-
-
-def test_no_record_means_replicate():
-    upstream, down = two()
-    decision = decide(None, upstream, down)
-    assert decision["unchanged"] is False and "no record" in decision["reasons"][0]
-
-
-def test_a_new_publication_upstream_replicates_just_that_distribution():
-    upstream, down = two()
-    record = verified(upstream, down)
-    upstream[1] = dict(upstream[1], publication=href("publications"), no_content_change_since=T2)
-    decision = decide(record, upstream, down)
-    assert decision["unchanged"] is False
-    assert decision["changed"] == ["b"]
-    assert decision["partial_q_select"] == 'name__in="b"'
-
-
-def test_partial_keeps_the_stored_q_select_and_needs_pulpcore_3_113():
-    upstream, down = two()
-    srv = dict(server("labeled"), q_select='name__startswith="a"')
-    record = verified(upstream, down, srv=srv)
-    upstream[0] = dict(upstream[0], publication=href("publications"))
-    assert decide(record, upstream, down, srv=srv)["partial_q_select"] == '(name__startswith="a") AND name__in="a"'
-    assert decide(record, upstream, down, srv=srv, partial_supported=False)["partial_q_select"] is None
-
-
-def test_a_new_latest_version_of_a_served_repository_is_a_change():
-    repo = href("repositories")
-    upstream = [dict(up_dist("a"), publication=None, repository=repo, no_content_change_since=None)]
-    down = Down().replicated("a")
-    record = verified(upstream, down, latest={repo: repo + "versions/1/"})
-    assert decide(record, upstream, down, latest={repo: repo + "versions/1/"})["unchanged"] is True
-    assert decide(record, upstream, down, latest={repo: repo + "versions/2/"})["changed"] == ["a"]
-
-
-def test_an_unknown_latest_version_is_never_unchanged_and_never_recorded():
-    repo = href("repositories")
-    upstream = [dict(up_dist("a"), publication=None, repository=repo, no_content_change_since=None)]
-    srv, _up, _snap, entries, _result = recorded_state(upstream, Down().replicated("a"))
-    assert entries["a"][0] is None
-    assert "cannot be fingerprinted" in P.record_problems(srv, entries)[0]
-
-
-def test_a_changed_base_path_is_a_change():
-    upstream, down = two()
-    record = verified(upstream, down)
-    upstream[0] = dict(upstream[0], base_path="moved/a")
-    decision = decide(record, upstream, down)
-    assert decision["unchanged"] is False and "a" in decision["changed"]
-
-
-def test_a_removed_upstream_distribution_replicates_in_full():
-    upstream, down = two()
-    record = verified(upstream, down)
-    decision = decide(record, upstream[:1], down)
-    assert decision["unchanged"] is False
-    assert any("no longer has 'b'" in r for r in decision["reasons"])
-    assert decision["partial_q_select"] is None  # the deletion needs remove_missing
-
-
-def test_a_downstream_repository_deleted_by_hand_is_a_change():
-    upstream, down = two()
-    record = verified(upstream, down)
-    down.repos = [r for r in down.repos if r["name"] != "b"]
-    decision = decide(record, upstream, down)
-    assert decision["unchanged"] is False and decision["changed"] == ["b"]
-    assert decision["resync"] == ["b"]  # the server would not sync a recreated repository by itself
-    assert decision["partial_q_select"] == 'name__in="b"'
-
-
-def test_a_downstream_distribution_switched_by_hand_is_a_change():
-    upstream, down = two()
-    record = verified(upstream, down)
-    down.dists[0] = dict(down.dists[0], repository_version=href("repositories") + "versions/7/")
-    assert decide(record, upstream, down)["changed"] == ["a"]
-
-
-def test_any_change_of_the_upstream_pulp_or_the_settings_replicates_in_full():
-    upstream, down = two()
-    record = verified(upstream, down)
-    patched = dict(server("labeled"), pulp_last_updated=T2)
-    decision = decide(record, upstream, down, srv=patched)
-    assert decision["unchanged"] is False and "pulp_last_updated" in decision["reasons"][0]
-    assert decide(record, upstream, down, tag="other")["unchanged"] is False
-    assert decide(record, upstream, down, neighbours=[{"name": "x", "policy": "all"}])["unchanged"] is False
-    assert decide(record, upstream, down, srv=dict(server("labeled"), last_replication=T2))["unchanged"] is False
-
-
-def test_a_per_request_q_select_never_skips():
-    upstream, down = two()
-    record = verified(upstream, down)
-    assert decide(record, upstream, down, request_q_select='name="a"')["unchanged"] is False
-
-
-def test_names_the_filter_grammar_cannot_quote_are_replicated_in_full():
-    upstream = [up_dist("a,b"), up_dist("c")]
-    down = Down().replicated("a,b").replicated("c")
-    record = verified(upstream, down)
-    upstream[0] = dict(upstream[0], publication=href("publications"))
-    decision = decide(record, upstream, down)
-    assert decision["changed"] == ["a,b"] and decision["partial_q_select"] is None
-
-
-def test_every_distribution_changed_is_a_full_replication():
-    upstream, down = two()
-    record = verified(upstream, down)
-    upstream = [dict(u, publication=href("publications")) for u in upstream]
-    decision = decide(record, upstream, down)
-    assert decision["changed"] == ["a", "b"] and decision["partial_q_select"] is None
-
-
-def test_a_record_is_refused_when_the_downstream_does_not_serve_the_latest_version():
-    upstream, down = two()
-    down.dists[1] = dict(down.dists[1], repository_version=None, publication=None)
-    problems = P.serving_problems(P.upstream_snapshot(upstream), down.snapshot(), "UpstreamPulp", PK)
-    assert problems == ["'b' does not serve its repository's latest version"]
-
-
-def test_foreign_text_in_the_record_guard_is_not_a_record():
-    assert P.parse_record("not json") is None
-    assert P.parse_record('{"kind": "pulpops.replication/domain-lock"}') is None
-    assert P.record_name(PK) != "pulpops-replication-lock"
+        P.compute_plan(S.upstream_snapshot(with_href), Down().snapshot(), srv)
 
 
 def test_before_pulpcore_3_113_nothing_is_renamed_in_place_at_a_base_path():
@@ -460,4 +236,32 @@ def test_before_pulpcore_3_113_nothing_is_renamed_in_place_at_a_base_path():
     # the reconcile phase renames first, so the server only switches content, on any version
     reconciled = plan([up_dist("new", base_path="a")], Down().replicated("a"), srv=old, reconcile=True)
     assert reconciled["fails"] is False
-    assert reconciled["rename"] == {k: [{"from": "a", "to": "new"}] for k in P.KINDS}
+    assert reconciled["rename"] == {k: [{"from": "a", "to": "new"}] for k in S.OBJECT_KINDS}
+
+
+def test_the_diff_names_what_a_distribution_serves_in_words():
+    repo = "/pulp/d/api/v3/repositories/file/file/0190-r/"
+    pub = "/pulp/d/api/v3/publications/file/file/0190-p/"
+    names_by_href = {repo: "demo-0001"}
+
+    def publication_version(href):
+        return repo + "versions/3/" if href == pub else None
+
+    def words(serves):
+        return P.describe_serves(serves, names_by_href, publication_version)
+
+    assert words("version:" + repo + "versions/3/") == "repository demo-0001, version 3"
+    assert words("publication:" + pub) == "publication of demo-0001 version 3"
+    assert words("repository:" + repo) == "repository demo-0001, its latest version"
+    assert words("version:new-version-of:demo-0002") == "repository demo-0002, a new version"
+    assert words("version:latest-of:demo-0002") == "repository demo-0002, its latest version"
+    assert words(None) == "nothing"
+    unknown = "/pulp/d/api/v3/publications/file/file/0190-x/"
+    assert words("publication:" + unknown) == "publication " + unknown  # what cannot be named stays an href
+
+
+def test_the_readable_view_keeps_the_diff_shape():
+    snap = Down().replicated("a").snapshot()
+    repositories = dict((r["href"], r["name"]) for r in snap["repositories"])
+    view = P.readable_view(snap, repositories)
+    assert list(view) == ["a"] and view["a"] == {"base_path": "a", "serves": "repository a, version 1"}
