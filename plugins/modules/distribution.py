@@ -19,6 +19,12 @@ description:
   - Supports check mode (the same code runs with every write skipped) and diff mode.
 extends_documentation_fragment:
   - pulpops.replication.connection
+  - pulpops.replication.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
 options:
   name:
     description: Name of the distribution.

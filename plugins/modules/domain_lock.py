@@ -27,6 +27,13 @@ description:
     only the waiter whose create succeeds gets the lock.
 extends_documentation_fragment:
   - pulpops.replication.connection
+  - pulpops.replication.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+    details: The lease is not a change users see; no diff is returned.
 options:
   state:
     description:
@@ -179,9 +186,9 @@ lock_href:
 
 from ansible_collections.pulpops.replication.plugins.module_utils.common import PulpModule
 from ansible_collections.pulpops.replication.plugins.module_utils.inputs import check_inputs, domain_aware
+from ansible_collections.pulpops.replication.plugins.module_utils.guard_document import GUARD_VERSION
 from ansible_collections.pulpops.replication.plugins.module_utils.lock import (
     DEFAULT_LOCK_NAME,
-    GUARD_VERSION,
     DomainLock,
     LockError,
 )

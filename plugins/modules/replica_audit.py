@@ -29,6 +29,13 @@ description:
 extends_documentation_fragment:
   - pulpops.replication.connection
   - pulpops.replication.upstream_read
+  - pulpops.replication.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: N/A
+    details: The audit only reads.
 options:
   q_select:
     description:

@@ -25,6 +25,12 @@ description:
 extends_documentation_fragment:
   - pulpops.replication.connection
   - pulpops.replication.upstream_read
+  - pulpops.replication.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
 options:
   base_url:
     description:

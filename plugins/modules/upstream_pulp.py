@@ -21,6 +21,12 @@ description:
     Secrets appear in results and diffs only as C(is set) / C(is not set).
 extends_documentation_fragment:
   - pulpops.replication.connection
+  - pulpops.replication.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
 options:
   name:
     description: Name of the UpstreamPulp (unique in the downstream domain O(pulp_domain)).
@@ -170,25 +176,9 @@ def run(module):
 def main():
     module = PulpModule(
         argument_spec=dict(
+            UPSTREAM_PULP.option_spec(),
             name=dict(type="str", required=True),
             state=dict(type="str", choices=["present", "absent"], default="present"),
-            base_url=dict(type="str"),
-            api_root=dict(type="str"),
-            domain=dict(type="str"),
-            upstream_username=dict(type="str"),
-            upstream_password=dict(type="str", no_log=True),
-            upstream_ca_cert=dict(type="str"),
-            upstream_client_cert=dict(type="str"),
-            upstream_client_key=dict(type="str", no_log=True),
-            tls_validation=dict(type="bool"),
-            policy=dict(type="str", choices=["all", "labeled", "nodelete"]),
-            q_select=dict(type="str"),
-            download_concurrency=dict(type="int"),
-            max_retries=dict(type="int"),
-            total_timeout=dict(type="float"),
-            connect_timeout=dict(type="float"),
-            sock_connect_timeout=dict(type="float"),
-            sock_read_timeout=dict(type="float"),
             update_password=dict(type="str", choices=["on_create", "always"], default="on_create", no_log=False),
         ),
     )
