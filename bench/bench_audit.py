@@ -1,4 +1,4 @@
-"""Benchmark (issue 9): the exactness audit (replica_audit's Auditor) of 1,000 replicated distributions.
+"""Benchmark: the exactness audit (replica_audit's Auditor) of 1,000 replicated distributions.
 
 Prints figures, asserts nothing:
 - the first full replication of the upstream domain into the downstream domain of the same

@@ -1,4 +1,4 @@
-"""Benchmark (issue 8): a replication that must change things, the replica role against a bare replicate.
+"""Benchmark: a replication that must change things, the replica role against a bare replicate.
 
 Prints figures, asserts nothing. One upstream domain (default chg-1) with COUNT distributions
 feeds two downstream domains: DOMAIN-role (replicated by the replica role through

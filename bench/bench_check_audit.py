@@ -1,4 +1,4 @@
-"""Benchmark (issue 8): the check-mode audit, i.e. `replicate` in check mode, at 100 and 1,000 distributions.
+"""Benchmark: the check-mode audit, i.e. `replicate` in check mode, at 100 and 1,000 distributions.
 
 Prints figures, asserts nothing. For ~100 upstream distributions (a q_select on the name
 prefix: PREFIX0001..PREFIX0099) and for all COUNT of them:

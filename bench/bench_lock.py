@@ -1,4 +1,4 @@
-"""Figures for the domain lock against the running lab's downstream (issue 6).
+"""Figures for the domain lock against the running lab's downstream.
 
     .venv/bin/python bench/bench_lock.py [--rounds 30] [--processes 4] [--turns 3]
 

@@ -1,4 +1,4 @@
-"""Benchmark (issue 8): replicating an upstream base_path swap, the replica role against a bare replicate.
+"""Benchmark: replicating an upstream base_path swap, the replica role against a bare replicate.
 
 Prints figures, asserts nothing. One upstream domain (default swap-1) with two distributions
 PREFIX0001 and PREFIX0002 feeds two downstream domains: DOMAIN-role (the replica role through

@@ -181,31 +181,6 @@ CASES = {
     ] + EVERY_MODULE_CASES,
 }
 
-# Module edits this sweep led to (argument validation only); listed in the report.
-FIXES = [
-    "Every module: an option of type str or path given a list or a dict fails (Ansible would turn it into "
-    "the string \"['a', 'b']\" and, for example, create a distribution of that name).",
-    "Every module: `request_timeout` must be greater than 0 (was: an unexpected error from requests).",
-    "Every module: `pulp_url` must be an http(s) URL (`ftp://...` was an unexpected error from requests).",
-    "Every module: `ca_cert`, `client_cert` and `client_key` must name an existing file (were ignored for http).",
-    "Every module: a failure in a `pulp_domain` that does not exist says so (was e.g. \"no 'file' distributions\").",
-    "`upstream_pulp`: `base_url` must be an http(s) URL (\"not a url\" was stored on the UpstreamPulp); "
-    "`download_concurrency` must be greater than 0, `max_retries` and the four timeouts 0 or more "
-    "(a negative `max_retries` was a server error 500).",
-    "`replicate`: `timeout` and `poll_interval` must be greater than 0; `base_url` must be an http(s) URL; "
-    "`upstream_ca_cert`, `upstream_client_cert`, `upstream_client_key` must name existing files.",
-    "`replica_audit`: `parallel` must be greater than 0; `report_path` and `junit_path` must be in an existing "
-    "directory (was an unexpected error after the audit); the upstream TLS files must exist.",
-    "Every module: a URL option holding credentials (`https://user:password@host`) is refused, and the password "
-    "is masked in the result (it was shown in error messages); a port out of range or a broken IPv6 address is "
-    "named (was an unexpected error showing the URL); a password outside latin-1 is sent as UTF-8 (was an "
-    "unexpected error showing one of its characters).",
-    "`distribution`: `type` must name an endpoint (`/` was an unexpected error); `pulp_labels` values must be "
-    "strings (a number never equals what Pulp stores, so every run reported a change).",
-    "`replicate`: an empty `q_select` is refused (pulpcore reads it as no filter and would replicate, and prune, "
-    "everything). `replica_audit`: a `report_path` that is a directory is named before the audit runs.",
-]
-
 SNAPSHOT_ENDPOINTS = ("distributions/", "repositories/", "remotes/", "publications/", "upstream-pulps/",
                       "contentguards/")
 
@@ -282,11 +257,7 @@ def write_report(rows):
         "distributions, repositories, remotes, publications, UpstreamPulps and content guards taken",
         "before and after the sweep was identical. The connection options are shared code",
         "(`PulpModule`), swept in full on `distribution`.",
-        "",
-        "## Module changes made for this sweep (argument validation only)",
-        "",
     ]
-    lines += ["- " + fix for fix in FIXES]
     lines += ["", "## What was tried", "", "| Module | Option | Value | Failed | Message |", "| --- | --- | --- | --- | --- |"]
     for module, option, value, failed, message in rows:
         lines.append("| %s | %s | `%s` | %s | %s |" % (module, option, json.dumps(value), "yes" if failed else "**no**",

@@ -1,4 +1,4 @@
-"""The REST client against the two real lab servers (issue 3)."""
+"""The REST client against the two real lab servers."""
 
 import os
 import socket

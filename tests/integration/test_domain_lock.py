@@ -1,4 +1,4 @@
-"""pulpops.replication.domain_lock against the real downstream server (issue 6).
+"""pulpops.replication.domain_lock against the real downstream server.
 
 Every scenario works in its own domain. Contenders are real OS processes: python processes
 that use module_utils/lock.py directly (fast), plus ansible-playbook runs of the module.

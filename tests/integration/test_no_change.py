@@ -1,4 +1,4 @@
-"""No-change runs (issue 10): the role skips the server's replication when nothing changed upstream.
+"""No-change runs: the role skips the server's replication when nothing changed upstream.
 
 Given an upstream domain that the role replicated and verified once, when nothing changed the
 next run posts nothing and says why; when one thing changed (content, base_path, a removed

@@ -1,4 +1,4 @@
-"""replica_audit against the real lab: exact replicas and every kind of drift (issue 9)."""
+"""replica_audit against the real lab: exact replicas and every kind of drift."""
 
 import json
 import xml.etree.ElementTree as ET

@@ -1,4 +1,4 @@
-"""The replica role against the two real lab servers (issue 7): each test is one scenario.
+"""The replica role against the two real lab servers: each test is one scenario.
 
 Given an upstream domain with some distributions, when the role runs, then the downstream
 domain of the same name serves the upstream's content and nothing else changed.
