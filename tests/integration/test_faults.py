@@ -45,6 +45,8 @@ FAULT_LAB_ENV = {
     "PULPLAB_PG_PORT": os.environ.get("PULPLAB_FAULTS_PG_PORT", "55470"),
     # A lab of the tests only: Django checks passwords with MD5, not 1,000,000 PBKDF2 rounds (docs/lab.md).
     "PULPLAB_PASSWORD_HASHER": os.environ.get("PULPLAB_FAULTS_PASSWORD_HASHER", "fast"),
+    # One tasking worker per server, whatever the shared lab runs: the worker-kill scenario kills "the" worker.
+    "PULPLAB_WORKERS": os.environ.get("PULPLAB_FAULTS_WORKERS", "1"),
     # pulpcore's venv is the shared lab's (installed once, only read by the servers), not a second install.
     "PULPLAB_VENV": os.environ.get("PULPLAB_FAULTS_VENV") or os.path.join(
         os.environ.get("PULPLAB_DIR") or os.path.join(REPO, ".lab"), "venv"),
