@@ -6,6 +6,7 @@ stays usable for tests. A script given ``--lab-env bench/benchlab.env`` (or star
 PULPLAB_* variables exported) talks to that lab; ``tests/lab/pulplab`` reads the same variables.
 """
 
+import json
 import os
 import resource
 import subprocess
@@ -46,6 +47,7 @@ def lab_from_args(args):
     """The Lab of ``--lab-env`` (its variables are exported to this process and to pulplab)."""
     if getattr(args, "lab_env", None):
         os.environ.update(read_env_file(args.lab_env))
+    refuse_fast_hasher()
     out = subprocess.run([sys.executable, PULPLAB, "env"], check=True, stdout=subprocess.PIPE, text=True).stdout
     env = {}
     for line in out.splitlines():
@@ -53,6 +55,21 @@ def lab_from_args(args):
         if sep:
             env[key] = value
     return Lab(env)
+
+
+def refuse_fast_hasher():
+    """Exit when the lab checks passwords with the test runs' fast hasher: its figures would not be real."""
+    out = subprocess.run([sys.executable, PULPLAB, "status", "--json"], check=False, stdout=subprocess.PIPE,
+                         text=True).stdout
+    try:
+        report = json.loads(out)
+    except ValueError:
+        return
+    fast = sorted(name for name, item in report.items() if item.get("password_hasher") == "fast")
+    if fast:
+        sys.exit("the lab's %s run(s) with the fast password hasher of the test runs (scripts/test): restart it with"
+                 " the production one (tests/lab/pulplab start, without PULPLAB_PASSWORD_HASHER) before a bench"
+                 % " and ".join(fast))
 
 
 def pulplab(*argv):

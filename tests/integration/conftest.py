@@ -16,6 +16,9 @@ from tests.integration.harness import unique
 from ansible_collections.pulpops.replication.plugins.module_utils.client import PulpClient
 
 PULPLAB = os.path.join(REPO, "tests", "lab", "pulplab")
+# Longest wait (s) between two looks at the seeder's tasks: a few small uploads finish within a
+# second, and the seeder's default of 1 s left most of that second idle.
+SEED_POLL = 0.2
 
 
 class Lab:
@@ -47,7 +50,8 @@ class Lab:
              keep_content=False):
         """Create ``count`` published, distributed file repositories with the lab's seeder."""
         cmd = [sys.executable, PULPLAB, "seed", "--server", server, "--domain", domain, "--count", str(count),
-               "--prefix", prefix, "--serve", serve, "--start", str(start)] + (["--keep-content"] if keep_content else [])
+               "--prefix", prefix, "--serve", serve, "--start", str(start), "--poll-interval", str(SEED_POLL)]
+        cmd += ["--keep-content"] if keep_content else []
         subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
 
     def connection(self, domain="default"):

@@ -106,10 +106,11 @@ def replication_finished(group, tasks):
     return not active and (any(n.endswith("finalize_replication") for n in names) or bool(failed))
 
 
-def bare_replicate(client, upstream_href, timeout=600):
+def bare_replicate(client, upstream_href, timeout=600, poll_interval=0.25):
     """POST replicate/ and wait, the way an operator without this collection would; returns tasks."""
     group_href = client.post(upstream_href + "replicate/")["task_group"]
-    _ignored, tasks = client.wait_task_group(group_href, timeout=timeout, poll_interval=1, finished=replication_finished)
+    _ignored, tasks = client.wait_task_group(group_href, timeout=timeout, poll_interval=poll_interval,
+                                             finished=replication_finished)
     return tasks
 
 

@@ -30,7 +30,7 @@ import pytest
 import requests
 import yaml
 
-from tests.conftest import COLLECTIONS
+from tests.conftest import COLLECTIONS, REPO
 from tests.integration.conftest import PULPLAB, Lab
 from tests.integration.harness import (ANSIBLE_PLAYBOOK, bare_replicate, make_upstream_pulp, result_task, role_outcome,
                                        role_play, role_vars, run_play,
@@ -43,6 +43,13 @@ FAULT_LAB_ENV = {
     "PULPLAB_DOWNSTREAM_API_PORT": os.environ.get("PULPLAB_FAULTS_DOWNSTREAM_API_PORT", "26827"),
     "PULPLAB_DOWNSTREAM_CONTENT_PORT": os.environ.get("PULPLAB_FAULTS_DOWNSTREAM_CONTENT_PORT", "26826"),
     "PULPLAB_PG_PORT": os.environ.get("PULPLAB_FAULTS_PG_PORT", "55470"),
+    # A lab of the tests only: Django checks passwords with MD5, not 1,000,000 PBKDF2 rounds (docs/lab.md).
+    "PULPLAB_PASSWORD_HASHER": os.environ.get("PULPLAB_FAULTS_PASSWORD_HASHER", "fast"),
+    # One tasking worker per server, whatever the shared lab runs: the worker-kill scenario kills "the" worker.
+    "PULPLAB_WORKERS": os.environ.get("PULPLAB_FAULTS_WORKERS", "1"),
+    # pulpcore's venv is the shared lab's (installed once, only read by the servers), not a second install.
+    "PULPLAB_VENV": os.environ.get("PULPLAB_FAULTS_VENV") or os.path.join(
+        os.environ.get("PULPLAB_DIR") or os.path.join(REPO, ".lab"), "venv"),
     # A task left "running" by a killed worker blocks its domain until a worker's periodic cleanup
     # deletes the dead worker's record: 10 to 100 heartbeats of WORKER_TTL/3 s, up to 1000 s with
     # pulpcore's default of 30 s. With 6 s that is 20 to 200 s.
