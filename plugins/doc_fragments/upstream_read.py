@@ -22,12 +22,17 @@ options:
     description: Password of O(upstream_username). Never shown.
     type: str
   upstream_validate_certs:
-    description: Verify the upstream's TLS certificate.
+    description: Verify the upstream's TLS certificate (its API and its content app).
     type: bool
     default: true
   upstream_ca_cert:
-    description: Path of a CA bundle for the upstream.
-    type: path
+    description:
+      - The CA that signs the upstream's certificate, for this module's own connections to the upstream
+        (its API and its content app). Either the path of a PEM file on the host the module runs on, or PEM
+        text (the form the UpstreamPulp's C(ca_cert) takes).
+      - With O(upstream_validate_certs=true) and no O(upstream_ca_cert), the system's trust store is used
+        (or the bundle in E(REQUESTS_CA_BUNDLE)); a given O(upstream_ca_cert) is never replaced by those variables.
+    type: str
   upstream_client_cert:
     description: Path of a client certificate (PEM) for the upstream.
     type: path

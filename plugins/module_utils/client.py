@@ -31,7 +31,14 @@ except ImportError as exc:  # pragma: no cover - reported by the module
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = exc
 
+from ansible_collections.pulpops.replication.plugins.module_utils.trust import ca_bundle_path
+
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+# Seconds to connect and finish the TLS handshake: a server that accepts the connection but never
+# answers the handshake (plain HTTP on an https:// URL) is given up on soon, not after the read timeout.
+CONNECT_TIMEOUT = 10
+# A request that timed out is tried once more at most: a server that stays silent costs two timeouts, not four.
+TIMEOUT_ATTEMPTS = 2
 RETRY_STATUSES = (502, 503, 504)
 TASK_FINAL_STATES = ("completed", "failed", "canceled", "skipped")
 TASK_ERROR_STATES = ("failed", "canceled")
@@ -182,6 +189,7 @@ class PulpClient(object):
         user_agent="pulpops.replication",
         use_session=True,
         domain_option="pulp_domain",
+        tls_options=("validate_certs", "ca_cert"),
     ):
         if not HAS_REQUESTS:
             raise PulpError("The Python library 'requests' is required: %s" % REQUESTS_IMPORT_ERROR)
@@ -210,8 +218,10 @@ class PulpClient(object):
         self.session = requests.Session()
         self.session.headers["User-Agent"] = user_agent
         self.session.headers["Accept"] = "application/json"
-        # Passed on every request: requests lets REQUESTS_CA_BUNDLE override a session's verify.
-        self.verify = ca_cert if (ca_cert and validate_certs) else bool(validate_certs)
+        # Passed on every request: requests lets REQUESTS_CA_BUNDLE override a session's verify, never a
+        # request's CA file. ``ca_cert`` may be PEM text (as an UpstreamPulp holds it).
+        self.verify = ca_bundle_path(ca_cert) if (ca_cert and validate_certs) else bool(validate_certs)
+        self.tls_options = tls_options  # named in a TLS failure: the options that set this client's trust
         if client_cert:
             self.session.cert = (client_cert, client_key) if client_key else client_cert
         if not validate_certs:
@@ -312,27 +322,32 @@ class PulpClient(object):
 
     # ------------------------------------------------------------- requests
     def _send(self, method, url, auth=None, **kwargs):
-        kwargs.setdefault("timeout", self.timeout)
+        kwargs.setdefault("timeout", (min(CONNECT_TIMEOUT, self.timeout), self.timeout))
         kwargs.setdefault("verify", self.verify)
         attempts = 1 + (self.retries if method in SAFE_METHODS else 0)
+        timeouts = 0
         for attempt in range(attempts):
             self.request_count += 1
             try:
                 response = self.session.request(method, url, auth=auth, **kwargs)
             except requests.exceptions.SSLError as exc:
                 raise PulpConnectionError(
-                    "TLS verification failed for %s: %s. Check validate_certs and ca_cert (the server's CA bundle)."
-                    % (url, _short(exc)),
+                    "TLS verification failed for %s (host %s): %s. %s"
+                    % (url, urlsplit(url).hostname, _short(exc), self._tls_advice(exc)),
                     url=url,
                 )
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-                if attempt + 1 < attempts:
+                timed_out = isinstance(exc, requests.exceptions.Timeout)
+                timeouts += 1 if timed_out else 0
+                if attempt + 1 < attempts and timeouts < TIMEOUT_ATTEMPTS:
                     self._sleep(attempt)
                     continue
-                kind = "timed out" if isinstance(exc, requests.exceptions.Timeout) else "could not connect"
+                hint = ""
+                if timed_out and url.startswith("https://"):
+                    hint = " If the server speaks plain HTTP on that port, use an http:// URL."
                 raise PulpConnectionError(
-                    "%s %s %s: %s. Check that the server runs and that pulp_url (and its port) is right."
-                    % (method, url, kind, _short(exc)),
+                    "%s %s %s: %s. Check that the server runs and that pulp_url (and its port) is right.%s"
+                    % (method, url, "timed out" if timed_out else "could not connect", _short(exc), hint),
                     url=url,
                 )
             except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
@@ -353,6 +368,21 @@ class PulpClient(object):
                 continue
             return response
         return response  # pragma: no cover - the loop always returns
+
+    def _tls_advice(self, exc):
+        """What to do about a failed TLS handshake, naming this client's options."""
+        validate, ca_cert = self.tls_options
+        text = str(exc)
+        if "Hostname mismatch" in text or "doesn't match" in text or "IP address mismatch" in text:
+            return "The certificate names another host: use the host name the certificate was issued for."
+        if "certificate has expired" in text:
+            return "The server's certificate has expired: renew it on the server."
+        if "certificate verify failed" in text and self.verify not in (True, False):
+            return "The CA given in %s did not sign the server's certificate: give %s the CA that did." % (ca_cert, ca_cert)
+        if "certificate verify failed" in text:
+            return ("No CA this machine trusts signed the server's certificate: give %s the CA that did "
+                    "(%s false turns verification off, not recommended)." % (ca_cert, validate))
+        return "Check %s and %s (the server's CA bundle)." % (validate, ca_cert)
 
     def _sleep(self, attempt):
         time.sleep(self.backoff * (2 ** attempt) * (0.5 + random.random() / 2))

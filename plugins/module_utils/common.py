@@ -46,7 +46,7 @@ def upstream_read_argument_spec():
         upstream_username=dict(type="str"),
         upstream_password=dict(type="str", no_log=True),
         upstream_validate_certs=dict(type="bool", default=True),
-        upstream_ca_cert=dict(type="path"),
+        upstream_ca_cert=dict(type="str"),
         upstream_client_cert=dict(type="path"),
         upstream_client_key=dict(type="path", no_log=False),
     )

@@ -25,8 +25,12 @@ except ImportError:  # pragma: no cover - Python 2 is not supported, sanity impo
 
 from ansible_collections.pulpops.replication.plugins.module_utils.client import PulpError, hide_option_userinfo
 from ansible_collections.pulpops.replication.plugins.module_utils.common import client_from_params
+from ansible_collections.pulpops.replication.plugins.module_utils.trust import pem_error
 
-CONNECTION_FILES = ("ca_cert", "client_cert", "client_key")
+# PEM options: option -> (what it holds, whether PEM text is accepted besides a file's path).
+CONNECTION_PEMS = {"ca_cert": ("certificate", False), "client_cert": ("certificate", False), "client_key": ("key", False)}
+UPSTREAM_READ_PEMS = {"upstream_ca_cert": ("certificate", True), "upstream_client_cert": ("certificate", False),
+                      "upstream_client_key": ("key", False)}
 
 
 def _type_name(value):
@@ -88,8 +92,11 @@ def label_errors(option, labels):
 
 
 def input_errors(params, argument_spec, raw=None, positive=(), non_negative=(), urls=(), files=(), out_dirs=(),
-                 non_empty=()):
-    """Every problem with the given parameters, as one-line messages naming the option."""
+                 non_empty=(), pems=None):
+    """Every problem with the given parameters, as one-line messages naming the option.
+
+    ``pems``: more PEM options, as in ``CONNECTION_PEMS``.
+    """
     errors = string_type_errors(argument_spec, raw or {})
     if errors:
         return errors
@@ -107,9 +114,13 @@ def input_errors(params, argument_spec, raw=None, positive=(), non_negative=(), 
         if message:
             errors.append(message)
     errors.extend(label_errors("pulp_labels", params.get("pulp_labels")))
-    for option in CONNECTION_FILES + tuple(files):
+    for option in files:
         if params.get(option) and not os.path.isfile(params[option]):
             errors.append("%s: no such file %r" % (option, params[option]))
+    for option, (kind, text_allowed) in sorted(dict(CONNECTION_PEMS, **(pems or {})).items()):
+        message = pem_error(option, params.get(option), kind, text_allowed=text_allowed)
+        if message:
+            errors.append(message)
     for option in out_dirs:
         if params.get(option):
             directory = os.path.dirname(os.path.abspath(params[option]))
@@ -120,11 +131,11 @@ def input_errors(params, argument_spec, raw=None, positive=(), non_negative=(), 
     return errors
 
 
-def check_inputs(module, positive=(), non_negative=(), urls=(), files=(), out_dirs=(), non_empty=()):
+def check_inputs(module, positive=(), non_negative=(), urls=(), files=(), out_dirs=(), non_empty=(), pems=None):
     """Fail the module (one line, naming the option) when an input is of a wrong type or impossible."""
     errors = input_errors(module.params, module.argument_spec, raw=_raw_params(module),
                           positive=("request_timeout",) + tuple(positive), non_negative=non_negative,
-                          urls=urls, files=files, out_dirs=out_dirs, non_empty=non_empty)
+                          urls=urls, files=files, out_dirs=out_dirs, non_empty=non_empty, pems=pems)
     if errors:
         module.fail_json(msg="; ".join(errors))
 

@@ -23,6 +23,7 @@ import time
 
 from ansible_collections.pulpops.replication.plugins.module_utils.client import (
     PulpClient,
+    PulpConnectionError,
     PulpError,
     PulpTimeout,
     hide_userinfo,
@@ -39,7 +40,7 @@ from ansible_collections.pulpops.replication.plugins.module_utils.group_report i
     group_finished,
     object_names,
 )
-from ansible_collections.pulpops.replication.plugins.module_utils.inputs import check_inputs, domain_aware
+from ansible_collections.pulpops.replication.plugins.module_utils.inputs import UPSTREAM_READ_PEMS, check_inputs, domain_aware
 from ansible_collections.pulpops.replication.plugins.module_utils.plan import (
     changes_only,
     compute_plan,
@@ -131,7 +132,7 @@ def module_main(module):
 
     # An empty per-request q_select is no filter to pulpcore: the server would replicate (and prune) everything.
     check_inputs(module, positive=("timeout", "poll_interval"), urls=("base_url",),
-                 files=("upstream_ca_cert", "upstream_client_cert", "upstream_client_key"), non_empty=("q_select",))
+                 pems=UPSTREAM_READ_PEMS, non_empty=("q_select",))
     module.run_safely(domain_aware(replicate))
 
 
@@ -212,6 +213,7 @@ def upstream_client(upstream_pulp, params):
         client_key=params.get("upstream_client_key"),
         domain=upstream_pulp.get("domain") or params.get("domain") or "default",
         domain_option=None,  # an upstream without domains: ignored there, as pulpcore's replicate() does
+        tls_options=("upstream_validate_certs", "upstream_ca_cert"),
         api_root=upstream_pulp.get("api_root") or params.get("api_root") or "/pulp/",
         timeout=params["request_timeout"],
     )
@@ -241,6 +243,7 @@ class _EarlyLogin(object):
         self._thread = threading.Thread(target=self._login)
         self._thread.daemon = True
         self._ok = False
+        self.unreachable = None
         self._thread.start()
 
     def _login(self):
@@ -248,12 +251,15 @@ class _EarlyLogin(object):
             self.client.status()
             self.client.login()
             self._ok = True
+        except PulpConnectionError as exc:
+            # The server did not answer (or its TLS failed): asking again would only wait as long again.
+            self.unreachable = exc
         except Exception:  # pylint: disable=broad-except
             # The real client repeats the login and reports the error itself.
             self._ok = False
 
     def result(self):
-        """The logged-in client, or None."""
+        """The logged-in client, or None (``unreachable`` then holds a connection failure, if that was why)."""
         if self.client is None:
             return None
         self._thread.join()
@@ -314,9 +320,12 @@ class Replication(object):
     def upstream(self):
         """The upstream's client: the early login's when it reached the same upstream."""
         if self._early is not None:
-            early, self._early = self._early.result(), None
+            attempt, self._early = self._early, None
+            early = attempt.result()
             if early is not None and _same_upstream(early, self._upstream):
                 self._upstream = early
+            elif attempt.unreachable is not None and _same_upstream(attempt.client, self._upstream):
+                raise attempt.unreachable
         return self._upstream
 
     def _read_upstream(self):
@@ -371,9 +380,12 @@ class Replication(object):
             decision["reasons"].insert(0, "content guard '%s' holds no record" % guard.get("name"))
         return decision, entries
 
-    def diff_of(self, after):
-        """The --diff of this run: each distribution's base_path and what it serves, in words (None without --diff)."""
-        if not self.diff:
+    def diff_of(self, after, always=False):
+        """The --diff of this run: each distribution's base_path and what it serves, in words.
+
+        None without --diff, unless ``always`` (a failed run reports what it left, diff or not).
+        """
+        if not (self.diff or always):
             return None
         repositories = dict((r["href"], r["name"]) for snap in (self.before, after)
                             for r in snap.get("repositories", []) if r.get("href"))
@@ -530,6 +542,7 @@ def replicate_mode(replication, plan, result, decision):
     failed = group_failures(tasks, object_names(replication.before, after))
     if failed:
         result["failed_tasks"] = failed
+        result["diff"] = replication.diff_of(after, always=True)
         raise ReplicationFailed(failure_message(result["task_group"], failed), result)
     return result
 

@@ -140,7 +140,7 @@ import json
 
 from ansible_collections.pulpops.replication.plugins.module_utils.audit import Auditor, junit, table
 from ansible_collections.pulpops.replication.plugins.module_utils.common import PulpModule, upstream_read_argument_spec
-from ansible_collections.pulpops.replication.plugins.module_utils.inputs import check_inputs, domain_aware
+from ansible_collections.pulpops.replication.plugins.module_utils.inputs import UPSTREAM_READ_PEMS, check_inputs, domain_aware
 from ansible_collections.pulpops.replication.plugins.module_utils.client import PulpError
 from ansible_collections.pulpops.replication.plugins.module_utils.replication import (
     REPLICATION_FEATURE,
@@ -188,7 +188,7 @@ def main():
             fail_on_difference=dict(type="bool", default=False),
         ),
     )
-    check_inputs(module, positive=("parallel",), files=("upstream_ca_cert", "upstream_client_cert", "upstream_client_key"),
+    check_inputs(module, positive=("parallel",), pems=UPSTREAM_READ_PEMS,
                  out_dirs=("report_path", "junit_path"))
     module.run_safely(domain_aware(run))
 

@@ -57,13 +57,15 @@ options:
     description: Password of O(upstream_username) on the upstream server. Never shown.
     type: str
   upstream_ca_cert:
-    description: PEM text of the CA certificate(s) that verify the upstream's TLS certificate.
+    description:
+      - The CA certificate(s) with which the downstream verifies the upstream's TLS certificate, as
+        PEM text or as the path of a PEM file on the host the module runs on (its text is stored).
     type: str
   upstream_client_cert:
-    description: PEM text of a client certificate for the upstream.
+    description: A client certificate for the upstream, as PEM text or the path of a PEM file.
     type: str
   upstream_client_key:
-    description: PEM text of the private key of O(upstream_client_cert). Never shown.
+    description: The private key of O(upstream_client_cert), as PEM text or the path of a PEM file. Never shown.
     type: str
   tls_validation:
     description: Whether the downstream verifies the upstream's TLS certificate.
@@ -159,11 +161,17 @@ upstream_pulp:
 from ansible_collections.pulpops.replication.plugins.module_utils.common import PulpModule
 from ansible_collections.pulpops.replication.plugins.module_utils.inputs import check_inputs, domain_aware
 from ansible_collections.pulpops.replication.plugins.module_utils.entity import UPSTREAM_PULP, ensure
+from ansible_collections.pulpops.replication.plugins.module_utils.trust import pem_text
+
+# The UpstreamPulp stores PEM text; these options also take the path of a PEM file.
+PEM_OPTIONS = {"upstream_ca_cert": ("certificate", True), "upstream_client_cert": ("certificate", True),
+               "upstream_client_key": ("key", True)}
 
 
 def run(module):
     params = module.params
-    wanted = dict((field.name, params[field.option]) for field in UPSTREAM_PULP.fields if field.name != "name")
+    wanted = dict((field.name, pem_text(params[field.option]) if field.option in PEM_OPTIONS else params[field.option])
+                  for field in UPSTREAM_PULP.fields if field.name != "name")
     outcome = ensure(module, UPSTREAM_PULP, params["name"], wanted, state=params["state"],
                      update_secrets=params["update_password"])
     result = {"changed": outcome["changed"], "upstream_pulp": outcome["after"] or {},
@@ -182,7 +190,7 @@ def main():
             update_password=dict(type="str", choices=["on_create", "always"], default="on_create", no_log=False),
         ),
     )
-    check_inputs(module, positive=("download_concurrency",), urls=("base_url",),
+    check_inputs(module, positive=("download_concurrency",), urls=("base_url",), pems=PEM_OPTIONS,
                  non_negative=("max_retries", "total_timeout", "connect_timeout", "sock_connect_timeout",
                                "sock_read_timeout"))
     module.run_safely(domain_aware(run))

@@ -99,7 +99,7 @@ def unique(prefix):
 
 
 def replication_finished(group, tasks):
-    """The lab's pulpcore never sets all_tasks_dispatched for replication groups (pulp-facts.md)."""
+    """The lab's pulpcore never sets all_tasks_dispatched for replication groups: finalize_replication marks the end."""
     active = [t for t in tasks if t["state"] in ("waiting", "running", "canceling")]
     names = [t["name"] for t in tasks]
     failed = [t for t in tasks if t["state"] == "failed"]

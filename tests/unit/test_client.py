@@ -521,3 +521,13 @@ def test_domain_lock_on_a_server_without_content_redirect_guards_is_a_clear_erro
 def test_before_pulpcore_3_11_the_core_component_is_read_from_its_old_name(fake):
     fake.script("GET", "/status/", (200, {"versions": [{"component": "pulpcore", "version": "3.10.4"}]}))
     assert make_client().core_version == (3, 10, 4)
+
+
+def test_a_server_that_stays_silent_costs_two_timeouts_not_four(fake):
+    fake.script("GET", "/remotes/", requests.exceptions.Timeout("read timed out"),
+                requests.exceptions.Timeout("read timed out"), (200, {"results": []}))
+    pulp = make_client(retries=3)
+    with pytest.raises(PulpConnectionError) as caught:
+        pulp.get("remotes/")
+    assert len(fake.calls_to("GET", "/remotes/")) == 2
+    assert "timed out" in caught.value.message

@@ -27,7 +27,7 @@ def test_urls_must_be_http_with_a_host():
 
 def test_files_must_exist_and_report_directories_too(tmp_path):
     present = tmp_path / "ca.pem"
-    present.write_text("pem")
+    present.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
     params = dict(GOOD, ca_cert=str(present), client_key=str(tmp_path / "missing.pem"),
                   report_path=str(tmp_path / "no" / "r.json"), junit_path=str(tmp_path / "j.xml"))
     errors = inputs.input_errors(params, {}, out_dirs=("report_path", "junit_path"))
@@ -112,3 +112,26 @@ def test_an_empty_option_that_must_not_be_is_named():
             "q_select must not be empty: omit it instead"]
     assert inputs.input_errors(dict(GOOD, q_select='name="a"'), {}, non_empty=("q_select",)) == []
     assert inputs.input_errors(dict(GOOD), {}, non_empty=("q_select",)) == []
+
+
+def test_a_ca_file_that_is_not_pem_is_named_before_any_request(tmp_path):
+    not_pem = tmp_path / "ca.txt"
+    not_pem.write_text("just text")
+    errors = inputs.input_errors(dict(GOOD, ca_cert=str(not_pem)), {})
+    assert errors == ["ca_cert: %r is not a PEM certificate file (no -----BEGIN CERTIFICATE-----)" % str(not_pem)]
+
+
+def test_upstream_ca_cert_takes_pem_text_or_a_pem_file_and_names_anything_else(tmp_path):
+    pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+    as_file = tmp_path / "up-ca.pem"
+    as_file.write_text(pem)
+    for value in (pem, str(as_file)):
+        assert inputs.input_errors(dict(GOOD, upstream_ca_cert=value), {}, pems=inputs.UPSTREAM_READ_PEMS) == []
+    assert inputs.input_errors(dict(GOOD, upstream_ca_cert=str(tmp_path / "gone.pem")), {},
+                               pems=inputs.UPSTREAM_READ_PEMS) == ["upstream_ca_cert: no such file %r" % str(tmp_path / "gone.pem")]
+    assert inputs.input_errors(dict(GOOD, upstream_ca_cert="-----BEGIN RSA PRIVATE KEY-----\nx\n-----END RSA PRIVATE KEY-----"),
+                               {}, pems=inputs.UPSTREAM_READ_PEMS) == ["upstream_ca_cert holds text that is not a PEM certificate"]
+    key = tmp_path / "k.pem"
+    key.write_text(pem)  # a certificate where a key belongs
+    assert inputs.input_errors(dict(GOOD, client_key=str(key)), {}) == [
+        "client_key: %r is not a PEM key file (no PRIVATE KEY-----)" % str(key)]
