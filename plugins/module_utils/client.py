@@ -481,6 +481,14 @@ class PulpClient(object):
         if status in (401, 403):
             detail = "; ".join(flatten_errors(body)) if isinstance(body, (dict, list)) else str(body)[:200]
             who = "user '%s'" % self.username if self.username else "anonymous access (no username given)"
+            permission = needed_permission(method, _path(url))
+            if status == 403 and self.username and permission:
+                return PulpAuthError(
+                    "%s %s was denied (403) for %s on %s: %s. The user lacks the permission %s (a role that grants it, "
+                    "assigned on domain '%s'); nothing was changed by this request."
+                    % (method, _path(url), who, self.base_url, detail.rstrip("."), permission, self.domain),
+                    status=status, url=url, body=body,
+                )
             return PulpAuthError(
                 "%s %s was denied (%s) for %s on %s: %s. Check username and password (or the client certificate)."
                 % (method, _path(url), status, who, self.base_url, detail.rstrip(".")),
@@ -598,6 +606,41 @@ def task_error_text(task):
     if isinstance(error, dict):
         return hide_userinfo(error.get("description") or error.get("reason") or json.dumps(error)[:500])
     return hide_userinfo(str(error))
+
+
+# API path -> the model whose permissions guard it ('<app>.<model>' as pulpcore names permissions).
+_PERMISSION_MODELS = (
+    ("upstream-pulps/", "core.upstreampulp"),
+    ("contentguards/core/content_redirect/", "core.contentredirectcontentguard"),
+    ("tasks/", "core.task"),
+)
+_TYPED = re.compile(r"/(distributions|repositories|remotes|publications)/([a-z_]+)/([a-z_]+)/")
+_KIND_MODEL = {"distributions": "distribution", "repositories": "repository", "remotes": "remote",
+               "publications": "publication"}
+
+
+def needed_permission(method, path):
+    """The pulpcore permission a request needs, e.g. 'core.add_upstreampulp', or None when unknown."""
+    model = None
+    for marker, name in _PERMISSION_MODELS:
+        if "/" + marker in path:
+            model = name
+            break
+    match = _TYPED.search(path)
+    if model is None and match:
+        # 'file/file' -> file.filedistribution; 'rpm/rpm' -> rpm.rpmrepository
+        model = "%s.%s%s" % (match.group(2), match.group(3), _KIND_MODEL[match.group(1)])
+    if model is None:
+        return None
+    app, name = model.split(".")
+    tail = path.rstrip("/").rsplit("/", 1)[-1]
+    if tail in ("replicate", "set_label", "unset_label"):
+        action = "replicate" if tail == "replicate" else "change"
+    elif method == "POST":
+        action = "add"
+    else:
+        action = {"GET": "view", "PATCH": "change", "PUT": "change", "DELETE": "delete"}.get(method, "change")
+    return "%s.%s_%s" % (app, action, name)
 
 
 def _path(url):

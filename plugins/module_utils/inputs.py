@@ -23,7 +23,7 @@ try:
 except ImportError:  # pragma: no cover - Python 2 is not supported, sanity imports it
     from urlparse import urlparse  # type: ignore
 
-from ansible_collections.pulpops.replication.plugins.module_utils.client import PulpError, hide_option_userinfo
+from ansible_collections.pulpops.replication.plugins.module_utils.client import PulpAuthError, PulpError, hide_option_userinfo
 from ansible_collections.pulpops.replication.plugins.module_utils.common import client_from_params
 from ansible_collections.pulpops.replication.plugins.module_utils.trust import pem_error
 
@@ -145,6 +145,8 @@ def domain_aware(func):
     def wrapper(module):
         try:
             return func(module)
+        except PulpAuthError:
+            raise  # a refused credential or permission: the domain is not what went wrong
         except PulpError:
             missing = missing_domain(module.params)
             if missing:
@@ -162,9 +164,11 @@ def missing_domain(params):
         root = client_from_params(dict(params, pulp_domain="default"))
         if not root.domain_enabled:
             return None
-        found = root.get("domains/", params={"name": domain, "limit": 1})
+        found = root.find("domains/", name=domain)
+        # A user who may not list domains sees none, not even the default one: then nothing can be said.
+        visible = found is not None or root.find("domains/", name="default") is not None
     except PulpError:
         return None
-    if found.get("count"):
+    if found is not None or not visible:
         return None
     return "pulp_domain: no domain %r on %s; create it first or fix pulp_domain" % (domain, params.get("pulp_url"))

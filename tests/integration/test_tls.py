@@ -9,6 +9,7 @@ then the run fails with one line naming the host and what to do, nothing changed
 released; REQUESTS_CA_BUNDLE in the environment never replaces the configured CA.
 """
 
+import json
 import os
 import socket
 import ssl
@@ -23,14 +24,15 @@ from tests.integration.conftest import PULPLAB, Lab
 from tests.integration.harness import ansible_playbook, role_outcome, role_play, role_vars, run_play, run_role, unique
 from tests.integration.test_role_replica import downstream_state
 
+PORTS = int(os.environ.get("PULPLAB_TLS_PORTS", "25916"))  # upstream content; +1 its API, +10 and +11 the downstream's
 TLS_LAB_ENV = {
     "PULPLAB_TLS": "1",
     "PULPLAB_DIR": os.environ.get("PULPLAB_TLS_DIR", os.path.join(tempfile.gettempdir(), "pulplab-tls")),
-    "PULPLAB_UPSTREAM_API_PORT": "25917",
-    "PULPLAB_UPSTREAM_CONTENT_PORT": "25916",
-    "PULPLAB_DOWNSTREAM_API_PORT": "25927",
-    "PULPLAB_DOWNSTREAM_CONTENT_PORT": "25926",
-    "PULPLAB_PG_PORT": "55490",
+    "PULPLAB_UPSTREAM_CONTENT_PORT": str(PORTS),
+    "PULPLAB_UPSTREAM_API_PORT": str(PORTS + 1),
+    "PULPLAB_DOWNSTREAM_CONTENT_PORT": str(PORTS + 10),
+    "PULPLAB_DOWNSTREAM_API_PORT": str(PORTS + 11),
+    "PULPLAB_PG_PORT": os.environ.get("PULPLAB_TLS_PG_PORT", "55490"),
     "PULPLAB_PASSWORD_HASHER": os.environ.get("PULPLAB_PASSWORD_HASHER", "fast"),
     "PULPLAB_WORKERS": "1",
     "PULPLAB_VENV": os.path.join(os.environ.get("PULPLAB_DIR") or os.path.join(
@@ -236,3 +238,43 @@ def test_client_certificates_are_presented_in_the_handshake(tlslab):
     subjects = [dict(item[0] for item in cert.get("subject", ())) for cert in server.presented if cert]
     assert {"commonName": "pulplab client"} in subjects, server.presented
     assert "BEGIN" not in results.output  # the key's text is never shown
+
+
+# ------------------------------------------------------------------ least privilege
+def least_privilege(lab, domain, without=()):
+    args = ["users", "--domain", domain] + [item for role in without for item in ("--without", role)]
+    return json.loads(pulplab(*args, capture=True))
+
+
+def test_the_role_runs_as_a_least_privilege_replicator_reading_with_a_read_only_user(tlslab):
+    domain = tlslab.domains()
+    tlslab.seed(domain, count=2, prefix="p-")
+    users = least_privilege(tlslab, domain)
+    variables = tls_vars(tlslab, domain, unique("up"))
+    variables.update(replica_username=users["downstream"]["username"], replica_password=users["password"])
+    variables["replica_upstream"].update(username=users["upstream"]["username"], password=users["password"])
+
+    first = run_role(variables)
+    assert first["failed"] is False, (first["msg"], first["output"][-3000:])
+    assert sum(first["replica_result"]["audit"].values()) == 0
+    served = sorted(d["base_path"] for d in tlslab.client("downstream", domain).list_all("distributions/file/file/"))
+    assert served == ["p-0001", "p-0002"]
+    again = run_role(variables)
+    assert again["failed"] is False and again["replica_result"]["skipped_reason"], again["output"][-3000:]
+    assert users["password"] not in first["output"] + again["output"]
+
+
+def test_a_replicator_missing_one_permission_fails_clearly_and_changes_nothing(tlslab):
+    domain = tlslab.domains()
+    tlslab.seed(domain, count=1, prefix="m-")
+    users = least_privilege(tlslab, domain, without=["core.upstreampulp_creator"])
+    variables = tls_vars(tlslab, domain, unique("up"))
+    variables.update(replica_username=users["downstream"]["username"], replica_password=users["password"])
+    variables["replica_upstream"].update(username=users["upstream"]["username"], password=users["password"])
+    before = downstream_state(tlslab.client("downstream", domain))
+
+    outcome = run_role(variables)
+    assert outcome["failed"] is True
+    assert "core.add_upstreampulp" in outcome["msg"] and "upstream-pulps/" in outcome["msg"], outcome["msg"]
+    assert_unchanged_and_unlocked(tlslab, domain, before)
+    assert tlslab.client("downstream", domain).find("upstream-pulps/", name=variables["replica_upstream"]["name"]) is None

@@ -531,3 +531,27 @@ def test_a_server_that_stays_silent_costs_two_timeouts_not_four(fake):
         pulp.get("remotes/")
     assert len(fake.calls_to("GET", "/remotes/")) == 2
     assert "timed out" in caught.value.message
+
+
+def test_a_permission_refusal_names_the_permission_and_says_nothing_changed(fake):
+    fake.script("POST", "/upstream-pulps/", (403, {"detail": "You do not have permission to perform this action."}))
+    pulp = make_client()
+    with pytest.raises(PulpAuthError) as caught:
+        pulp.post("upstream-pulps/", {"name": "x"})
+    message = caught.value.message
+    assert "core.add_upstreampulp" in message and "nothing was changed" in message
+    assert "Check username and password" not in message
+
+
+def test_the_permission_of_each_call_the_collection_makes():
+    from ansible_collections.pulpops.replication.plugins.module_utils.client import needed_permission
+
+    api = "/pulp/d/api/v3/"
+    assert needed_permission("POST", api + "upstream-pulps/") == "core.add_upstreampulp"
+    assert needed_permission("POST", api + "upstream-pulps/0190/replicate/") == "core.replicate_upstreampulp"
+    assert needed_permission("PATCH", api + "upstream-pulps/0190/") == "core.change_upstreampulp"
+    assert needed_permission("DELETE", api + "contentguards/core/content_redirect/0190/") == \
+        "core.delete_contentredirectcontentguard"
+    assert needed_permission("POST", api + "distributions/file/file/0190/set_label/") == "file.change_filedistribution"
+    assert needed_permission("PATCH", api + "repositories/rpm/rpm/0190/") == "rpm.change_rpmrepository"
+    assert needed_permission("GET", api + "status/") is None
