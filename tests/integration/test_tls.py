@@ -278,3 +278,29 @@ def test_a_replicator_missing_one_permission_fails_clearly_and_changes_nothing(t
     assert "core.add_upstreampulp" in outcome["msg"] and "upstream-pulps/" in outcome["msg"], outcome["msg"]
     assert_unchanged_and_unlocked(tlslab, domain, before)
     assert tlslab.client("downstream", domain).find("upstream-pulps/", name=variables["replica_upstream"]["name"]) is None
+
+
+def test_every_module_works_over_https_and_no_key_shows_in_vvv_diff(tlslab):
+    domain = tlslab.domains()
+    tlslab.seed(domain, count=1, prefix="k-")
+    connection = {"pulp_url": tlslab.downstream_url, "username": tlslab.username, "password": tlslab.password,
+                  "pulp_domain": domain, "ca_cert": tlslab.ca_file}
+    key_file = os.path.join(tlslab.tls_dir, "client.key")
+    with open(key_file) as handle:
+        key_body = [line for line in handle.read().splitlines() if line and not line.startswith("-----")]
+    results = run_play([
+        {"pulpops.replication.upstream_pulp": dict(
+            connection, name=unique("up"), base_url=tlslab.upstream_url, domain=domain, tls_validation=True,
+            upstream_ca_cert=tlslab.ca_file, upstream_client_cert=os.path.join(tlslab.tls_dir, "client.pem"),
+            upstream_client_key=key_file, upstream_username=tlslab.username, upstream_password=tlslab.password)},
+        {"pulpops.replication.distribution": dict(connection, name="hand", base_path="hand", type="file")},
+        {"pulpops.replication.domain_lock": dict(connection, state="acquired", owner="tls", ttl=60)},
+        {"pulpops.replication.domain_lock": dict(connection, state="released", owner="tls")},
+    ], diff=True, verbosity=3)
+    for result in results.results:
+        assert not result.get("failed"), result.get("msg")
+    assert results[0]["upstream_pulp"]["client_key"] == "is set"
+    assert results[0]["upstream_pulp"]["ca_cert"].strip() == tlslab.ca_text.strip()
+    assert results[1]["changed"] is True
+    assert not any(line in results.output for line in key_body)
+    assert tlslab.password not in results.output
