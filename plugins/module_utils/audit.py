@@ -97,11 +97,12 @@ class Auditor(object):
         present = (self._cached(client, version_href).get("content_summary") or {}).get("present") or {}
         return dict((kind, value.get("count")) for kind, value in present.items())
 
-    def fetch(self, url):
-        """GET a content URL without credentials (the content app serves anonymously)."""
+    def fetch(self, url, client=None):
+        """GET a content URL without credentials (the content app serves anonymously), with the TLS trust of
+        ``client``: the downstream's for its content, the upstream's for the upstream's."""
         if self._http_get is not None:
             return self._http_get(url)
-        response = self.down.fetch(url)
+        response = (client or self.down).fetch(url)
         return response.status_code, response.content
 
     # ------------------------------------------------------------ comparing
@@ -133,7 +134,7 @@ class Auditor(object):
             if status == 404:
                 found.append(dict(base, kind="unserved", detail="%s answers 404" % (down_url.rstrip("/") + "/" + index)))
             elif status == 200 and up.get("base_url"):
-                up_status, up_body = self.fetch(up["base_url"].rstrip("/") + "/" + index)
+                up_status, up_body = self.fetch(up["base_url"].rstrip("/") + "/" + index, self.up)
                 if up_status == 200 and up_body != body:
                     found.append(dict(base, kind="stale", detail="%s differs from the upstream's" % index))
             elif status >= 400:

@@ -107,3 +107,22 @@ def test_content_names_narrow_the_content_checks_but_not_the_others():
     full = auditor(up, down, {"/v/1/": version(2)}, objects).run()
     assert ("stale", "proven") in {(d["kind"], d["name"]) for d in full["differences"]}
     assert full["content_checked"] == 3
+
+
+def test_each_side_s_content_is_fetched_with_that_side_s_client_and_its_trust():
+    class Response:
+        def __init__(self, body):
+            self.status_code, self.content = 200, body
+
+    fetched = []
+    up_client = FakeClient({"core": (3, 123, 1), "file": (3, 123, 1)},
+                           {"distributions/file/file/": [dict(dist("a", label=None), base_url="https://up/a/")]},
+                           {"/v/1/": version(1)})
+    down_client = FakeClient({"core": (3, 123, 1), "file": (3, 123, 1)},
+                             {"distributions/file/file/": [dict(dist("a"), base_url="https://down/a/")]},
+                             {"/v/1/": version(1)})
+    up_client.fetch = lambda url: fetched.append(("upstream", url)) or Response(b"m")
+    down_client.fetch = lambda url: fetched.append(("downstream", url)) or Response(b"m")
+    report = Auditor(down_client, up_client, {"pulp_href": OWNER, "policy": "labeled"}).run()
+    assert report["exact"] is True
+    assert sorted(fetched) == [("downstream", "https://down/a/PULP_MANIFEST"), ("upstream", "https://up/a/PULP_MANIFEST")]
