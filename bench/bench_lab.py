@@ -28,7 +28,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PULPLAB = os.path.join(REPO, "tests", "lab", "pulplab")
 DEFAULT_LAB = os.path.join(REPO, ".lab")
 sys.path.insert(0, REPO)
-import tests.conftest  # noqa: E402,F401  # makes the collection importable
+import tests.conftest  # noqa: E402,F401 pylint: disable=unused-import  # makes the collection importable
 from ansible_collections.pulpops.replication.plugins.module_utils.client import PulpClient  # noqa: E402
 
 import benchout  # noqa: E402  # raw output under bench/results/
