@@ -98,7 +98,7 @@ def is_change(diff):
 
 
 def distributions_view(snapshot):
-    """{name: {base_path, serves}} of a snapshot's distributions (the --diff before/after)."""
+    """{name: {base_path, serves}} of a snapshot's distributions, ``serves`` as the snapshot holds it."""
     return dict((d["name"], {"base_path": d["base_path"], "serves": d["serves"]}) for d in snapshot.get("distributions", []))
 
 
@@ -135,10 +135,11 @@ def _version_name(href, repositories):
 
 
 def readable_view(snapshot, repositories, publication_version=None):
-    """{name: {base_path, serves}} with what each distribution serves in words (the --diff of replicate)."""
-    return dict((d["name"], {"base_path": d["base_path"],
-                             "serves": describe_serves(d["serves"], repositories, publication_version)})
-                for d in snapshot.get("distributions", []))
+    """``distributions_view`` with what each distribution serves in words (the --diff of replicate)."""
+    view = distributions_view(snapshot)
+    for entry in view.values():
+        entry["serves"] = describe_serves(entry["serves"], repositories, publication_version)
+    return view
 
 
 # ------------------------------------------------------------------ the plan

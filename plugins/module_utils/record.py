@@ -34,7 +34,7 @@ import json
 import re
 
 from ansible_collections.pulpops.replication.plugins.module_utils.client import PulpError
-from ansible_collections.pulpops.replication.plugins.module_utils.guard_document import GuardDocument
+from ansible_collections.pulpops.replication.plugins.module_utils.guard_document import GuardDocument, parse_document
 from ansible_collections.pulpops.replication.plugins.module_utils.plan import (
     ATTENTION_KEYS,
     CHANGE_KEYS,
@@ -74,7 +74,12 @@ def record_document(client, pk):
 
 def parse_record(text):
     """The record in a guard's description, or None when it is not one of ours."""
-    return record_document(None, "").parse(text)
+    return parse_document(text, RECORD_KIND, RECORD_VERSION, _is_record)
+
+
+def foreign_guard_problem(name):
+    """Why no record is written: the guard of the record's name holds something else."""
+    return "content guard '%s' exists and holds no record: rename or delete it" % name
 
 
 def read_record(client, pk):
@@ -91,7 +96,7 @@ def write_record(client, pk, record, guard=None):
             return created
         guard, found = document.read()
         if guard is None or found is None:
-            raise PulpError("content guard '%s' exists and holds no record: rename or delete it" % record_name(pk))
+            raise PulpError(foreign_guard_problem(record_name(pk)))
     return document.replace(guard, record)
 
 

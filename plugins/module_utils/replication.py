@@ -52,6 +52,7 @@ from ansible_collections.pulpops.replication.plugins.module_utils.plan import (
 from ansible_collections.pulpops.replication.plugins.module_utils.pulp_types import distribution_type, replicated_plugins
 from ansible_collections.pulpops.replication.plugins.module_utils.record import (
     fingerprints,
+    foreign_guard_problem,
     make_record,
     read_record,
     record_decision,
@@ -578,7 +579,7 @@ def record_mode(replication, plan, check_mode):
         return result
     guard, existing = read_record(replication.client, view["pk"])
     if guard is not None and existing is None:
-        problems.append("content guard '%s' exists and holds no record: rename or delete it" % guard.get("name"))
+        problems.append(foreign_guard_problem(guard.get("name")))
         return result
     record = make_record(view, entries, tag=params.get("record_tag"), neighbours=replication.neighbours,
                          written_at=format_time(utc_now()))
