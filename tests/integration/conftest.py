@@ -1,7 +1,10 @@
 """Fixtures for tests against the two real Pulp servers of tests/lab/pulplab.
 
 The lab is started once per session (idempotent: a running lab is reused). Each test that
-needs isolation gets fresh domains on both servers, so tests never see each other's objects.
+needs isolation gets fresh domains on both servers, so tests never see each other's objects;
+on a lab without domains (PULPLAB_DOMAINS=false) it gets the default domain, emptied first.
+The lab is whatever the PULPLAB_* variables name: `scripts/test versions` runs the tests marked
+``versions`` on labs of other pulpcore releases that way.
 """
 
 import os
@@ -30,12 +33,45 @@ class Lab:
         self.username = env["PULPLAB_USERNAME"]
         self.password = env["PULPLAB_PASSWORD"]
         self.dir = env["PULPLAB_DIR"]
+        self._domains = {}
 
     def client(self, side, domain="default", **kwargs):
         url = self.upstream_url if side == "upstream" else self.downstream_url
         kwargs.setdefault("username", self.username)
         kwargs.setdefault("password", self.password)
         return PulpClient(url, domain=domain, **kwargs)
+
+    def supports(self, side, feature):
+        """Whether that side's pulpcore has ``feature`` (server_features.FEATURES), read from its status."""
+        return self.client(side).supports(feature)
+
+    def version_text(self, side):
+        return ".".join(str(part) for part in self.client(side).core_version)
+
+    def domain_enabled(self, side):
+        if side not in self._domains:
+            self._domains[side] = self.client(side).domain_enabled
+        return self._domains[side]
+
+    def content_url(self, side, domain, base_path, path=""):
+        """The content app's URL of a base_path (the domain is part of it where domains are on)."""
+        root = self.upstream_content_url if side == "upstream" else self.downstream_content_url
+        prefix = "%s/" % domain if self.domain_enabled(side) else ""
+        return "%s/pulp/content/%s%s/%s" % (root, prefix, base_path, path)
+
+    def empty_default_domain(self, side):
+        """Delete everything a test could have left in the default domain (a lab without domains)."""
+        root = self.client(side)
+        tasks = []
+        for path in ("upstream-pulps/", "distributions/", "contentguards/", "remotes/", "repositories/"):
+            for item in root.list_all(path):
+                if "/core/artifacts/" in item["pulp_href"]:
+                    continue
+                answer = root.delete(item["pulp_href"])
+                if isinstance(answer, dict) and answer.get("task"):
+                    tasks.append(answer["task"])
+            root.wait_tasks(tasks, timeout=600, poll_interval=0.2)
+            tasks = []
 
     def create_domain(self, side, name):
         root = self.client(side)
@@ -73,7 +109,11 @@ def lab():
 
 @pytest.fixture
 def domains(lab, request):
-    """A fresh domain of the same name on the upstream and the downstream."""
+    """A fresh domain of the same name on the upstream and the downstream (default, emptied, without domains)."""
+    if not (lab.domain_enabled("upstream") and lab.domain_enabled("downstream")):
+        for side in ("upstream", "downstream"):
+            lab.empty_default_domain(side)
+        return "default"
     name = unique("t")
     lab.create_domain("upstream", name)
     lab.create_domain("downstream", name)

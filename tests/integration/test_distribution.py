@@ -71,7 +71,7 @@ def test_distribution_lifecycle(lab, downstream, domains):
 
 def test_rename_in_place_never_stops_serving(lab, downstream, domains):
     lab.seed(domains, count=1, prefix="web-", server="downstream")
-    url = "%s/pulp/content/%s/web-0001/web-0001.txt" % (lab.downstream_content_url, domains)
+    url = lab.content_url("downstream", domains, "web-0001", "web-0001.txt")
     assert requests.get(url, timeout=10).status_code == 200
 
     statuses = []
