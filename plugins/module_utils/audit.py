@@ -45,7 +45,7 @@ class Auditor(object):
     """Compare one downstream domain with its upstream; read-only."""
 
     def __init__(self, downstream, upstream, upstream_pulp, q_select=None, check_content=True, parallel=8,
-                 http_get=None, content_names=None):
+                 http_get=None, content_names=None, skipped_names=()):
         self.down = downstream
         self.up = upstream
         self.upstream_pulp = upstream_pulp
@@ -55,6 +55,8 @@ class Auditor(object):
         self.check_content = check_content
         # None: compare the content of every distribution; else only of these names.
         self.content_names = None if content_names is None else frozenset(content_names)
+        # Left out on purpose by the replication (on_foreign=skip): reported as skipped, not compared.
+        self.skipped_names = frozenset(skipped_names or ())
         self.parallel = max(1, int(parallel))
         self._http_get = http_get
         self._versions = {}
@@ -152,6 +154,7 @@ class Auditor(object):
         common, lacking = self.types()
         differences = []
         checked = []
+        skipped = []
         jobs = []
         listed = [(plugin,) + self.read(plugin) for plugin in common]
         self.label_key = label_key_of((d.get("pulp_labels") for _p, _u, down in listed for d in down), self.owner)
@@ -159,6 +162,10 @@ class Auditor(object):
             by_name = dict((d["name"], d) for d in downstream)
             wanted = set(d["name"] for d in upstream)
             for up in upstream:
+                if up["name"] in self.skipped_names:
+                    skipped.append({"name": up["name"], "base_path": up["base_path"], "type": plugin,
+                                    "detail": "left out on purpose by the replication (on_foreign=skip)"})
+                    continue
                 jobs.append((plugin, up, by_name.get(up["name"])))
             for down in downstream:
                 if down["name"] not in wanted and in_scope(down, self.upstream_pulp, self.label_key) \
@@ -179,10 +186,12 @@ class Auditor(object):
         summary = dict((kind, 0) for kind in DIFFERENCE_KINDS + ("plugin",))
         for item in differences:
             summary[item["kind"]] = summary.get(item["kind"], 0) + 1
+        summary["skipped"] = len(skipped)
         differences.sort(key=lambda d: (d["kind"], d["type"] or "", d["name"] or ""))
         return {
             "exact": not differences,
             "differences": differences,
+            "skipped": sorted(skipped, key=lambda d: d["name"]),
             "summary": summary,
             "checked": checked,
             "distributions": len(checked),
@@ -219,8 +228,13 @@ def table(report, limit=50):
         lines.append("%-9s %-6s %-40s %s" % (item["kind"], item["type"], label, item["detail"]))
     if len(report["differences"]) > limit:
         lines.append("... and %d more (see the JSON report)" % (len(report["differences"]) - limit))
-    counts = ", ".join("%s %d" % (k, v) for k, v in sorted(report["summary"].items()) if v)
-    lines.append("%d distribution(s) checked: %s" % (report["distributions"], "exact" if report["exact"] else counts))
+    for item in report.get("skipped", []):
+        lines.append("%-9s %-6s %-40s %s" % ("skipped", item["type"], "%s (%s)" % (item["name"], item["base_path"]),
+                                            item["detail"]))
+    counts = ", ".join("%s %d" % (k, v) for k, v in sorted(report["summary"].items()) if v and k != "skipped")
+    lines.append("%d distribution(s) checked: %s%s" % (
+        report["distributions"], "exact" if report["exact"] else counts,
+        ", %d skipped on purpose" % len(report["skipped"]) if report.get("skipped") else ""))
     return lines
 
 

@@ -31,6 +31,12 @@ except ImportError as exc:  # pragma: no cover - reported by the module
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = exc
 
+from ansible_collections.pulpops.replication.plugins.module_utils.server_features import (
+    describe,
+    first_release,
+    supports,
+    version_text,
+)
 from ansible_collections.pulpops.replication.plugins.module_utils.trust import ca_bundle_path
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -160,10 +166,6 @@ def parse_version(text):
     return tuple(parts)
 
 
-def version_text(version):
-    return ".".join(str(part) for part in version)
-
-
 class PulpClient(object):
     """A client for one Pulp server and one domain on it.
 
@@ -286,6 +288,14 @@ class PulpClient(object):
     @property
     def core_version(self):
         return self.versions().get("core", (0, 0, 0))
+
+    def supports(self, feature):
+        """Whether this server has ``feature`` (a name of server_features.FEATURES)."""
+        return supports(self.core_version, feature)
+
+    def require_feature(self, feature, option=None, what=None):
+        """Fail clearly, naming the option (or ``what``) and the server's version, when the server lacks ``feature``."""
+        self.require_version(what or describe(feature), first_release(feature), option=option)
 
     def require_version(self, feature, minimum, option=None):
         """Fail clearly when the server's pulpcore is older than a feature needs."""

@@ -22,6 +22,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.pulpops.replication.plugins.module_utils.server_features import first_release
 from ansible_collections.pulpops.replication.plugins.module_utils.client import (
     PulpError,
     PulpNotFound,
@@ -393,11 +394,11 @@ def _result(entity, changed, before, after, managed, extra):
 
 
 # ------------------------------------------------------------------ the entities we manage
-# pulpcore versions that introduced UpstreamPulp and its fields (CHANGES.md).
-UPSTREAM_PULP_VERSION = (3, 23, 0)
-Q_SELECT_VERSION = (3, 62, 0)
-POLICY_VERSION = (3, 73, 0)
-NETWORK_FIELDS_VERSION = (3, 111, 0)
+# The pulpcore releases that introduced UpstreamPulp and its fields: server_features.FEATURES.
+UPSTREAM_PULP_VERSION = first_release("upstream_pulp")
+Q_SELECT_VERSION = first_release("upstream_q_select")
+POLICY_VERSION = first_release("replication")
+NETWORK_FIELDS_VERSION = first_release("network_fields")
 
 UPSTREAM_PULP = Entity(
     kind="UpstreamPulp",

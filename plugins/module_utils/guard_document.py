@@ -20,7 +20,7 @@ import json
 from ansible_collections.pulpops.replication.plugins.module_utils.client import PulpValidationError
 
 GUARD_ENDPOINT = "contentguards/core/content_redirect/"
-GUARD_VERSION = (3, 18, 0)  # the pulpcore that introduced content_redirect guards
+GUARD_FEATURE = "content_guards"  # server_features: the pulpcore that introduced content_redirect guards
 
 
 def encode(document):

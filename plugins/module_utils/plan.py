@@ -78,14 +78,17 @@ def diff_snapshots(before, after):
     return result
 
 
+FIELD_NAMES = {"labels": "pulp_labels", "latest_version": "latest_version_href"}
+
+
 def _changed_fields(kind, prev, obj):
     if kind == "distributions":
         fields = ("base_path", "labels", "serves")
     elif kind == "remotes":
         fields = ("url", "labels")
-    else:
-        fields = ("labels",)
-    return [("pulp_labels" if f == "labels" else f) for f in fields if prev.get(f) != obj.get(f)]
+    else:  # a new latest version: new content (what a distribution that serves the repository shows next)
+        fields = ("labels", "latest_version")
+    return [FIELD_NAMES.get(f, f) for f in fields if prev.get(f) != obj.get(f)]
 
 
 def changes_only(diff):
@@ -132,6 +135,17 @@ def _version_name(href, repositories):
     repository, marker, number = (href or "").rstrip("/").rpartition("/versions/")
     name = repositories.get(repository + "/") if marker else None
     return (name, number) if name is not None else None
+
+
+def switch_report(before, after, upstream):
+    """(switched, not switched): the upstream base_paths whose downstream distribution changed what it
+    serves (or appeared) between two snapshots, and the others. What a failed run left on a server
+    without atomic finalize, where each distribution switches as its own sync finishes."""
+    old = dict((d["base_path"], d.get("serves")) for d in before.get("distributions", []))
+    new = dict((d["base_path"], d.get("serves")) for d in after.get("distributions", []))
+    paths = sorted(set(u["base_path"] for u in upstream.get("distributions", []) if serves_something(u)))
+    switched = [p for p in paths if p in new and new[p] != old.get(p)]
+    return switched, [p for p in paths if p not in switched]
 
 
 def readable_view(snapshot, repositories, publication_version=None):
@@ -206,7 +220,7 @@ def compute_plan(upstream, downstream, upstream_pulp, request_q_select=None, rec
     conflicts = find_conflicts(upstream, downstream, upstream_pulp, key, types)
     cycles = find_cycles(upstream, downstream, upstream_pulp, key, types)
     steps = reconcile_steps(upstream, downstream, upstream_pulp, key, types, cycles) if reconcile else []
-    adopt = adopt_steps(conflicts, key, pk) if on_foreign == "adopt" else []
+    adopt = adopt_steps(conflicts, key, pk, upstream_pulp.get("base_path_reuse", True)) if on_foreign == "adopt" else []
     prepared = predict_steps(downstream, steps + adopt)
     moved = renamed_or_moved(upstream, downstream)
     predicted, outcome = simulate(upstream, prepared, upstream_pulp, label, request_q_select, types, moved)
@@ -223,6 +237,8 @@ def compute_plan(upstream, downstream, upstream_pulp, request_q_select=None, rec
         "resync": outcome["resync"],
         "fails": bool(outcome["failures"]),
         "remove_missing": outcome["remove_missing"],
+        # False before pulpcore 3.107: each distribution switches as its own sync finishes.
+        "atomic": upstream_pulp.get("atomic_finalize", True),
         "label": {key: pk},
         "policy": policy,
     })
@@ -283,7 +299,7 @@ def find_conflicts(upstream, downstream, upstream_pulp, key, types):
             else:
                 effect = "taken over: relabeled and overwritten"
             seen.add((kind, obj["name"]))
-            conflicts.append({"kind": SINGULAR[kind], "name": obj["name"], "href": obj.get("href"),
+            conflicts.append({"kind": SINGULAR[kind], "name": obj["name"], "href": obj.get("href"), "clash": "name",
                               "base_path": obj.get("base_path"), "wanted_by": u["name"], "owner": owner_text(obj, key),
                               "reason": "name '%s' is wanted by upstream distribution '%s'" % (obj["name"], u["name"]),
                               "effect": effect})
@@ -297,7 +313,8 @@ def find_conflicts(upstream, downstream, upstream_pulp, key, types):
                 effect = "fails: base_path taken, PLP0018 and nothing switches"
             seen.add(("distributions", holder["name"]))
             conflicts.append({"kind": "distribution", "name": holder["name"], "href": holder.get("href"),
-                              "base_path": holder["base_path"],
+                              "base_path": holder["base_path"], "clash": "base_path", "type": holder["type"],
+                              "wanted_type": u["type"], "wanted_base_path": u["base_path"],
                               "wanted_by": u["name"], "owner": owner_text(holder, key),
                               "reason": "base_path '%s' is wanted by upstream distribution '%s'" % (u["base_path"], u["name"]),
                               "effect": effect})
@@ -309,7 +326,7 @@ def find_conflicts(upstream, downstream, upstream_pulp, key, types):
                 if not owned(obj, key, pk) and (kind, obj["name"]) not in seen:
                     seen.add((kind, obj["name"]))
                     conflicts.append({"kind": SINGULAR[kind], "name": obj["name"], "href": obj.get("href"),
-                                      "base_path": obj.get("base_path"),
+                                      "base_path": obj.get("base_path"), "clash": None,
                                       "wanted_by": None, "owner": owner_text(obj, key),
                                       "reason": "policy 'all' deletes every %s of the replicated types that upstream lacks" % SINGULAR[kind],
                                       "effect": "deleted"})
@@ -394,15 +411,28 @@ def reconcile_steps(upstream, downstream, upstream_pulp, key, types, cycles=None
     return steps
 
 
-def adopt_steps(conflicts, key, pk):
-    """Label each foreign object on a wanted name or base_path so replication takes it over."""
+def adopt_steps(conflicts, key, pk, base_path_reuse=True):
+    """Label each foreign object on a wanted name or base_path so replication takes it over.
+
+    A server without base-path reuse (pulpcore < 3.113) cannot take over a distribution at an
+    upstream's base_path under another name: the adopted distribution is also renamed to the
+    upstream's name (then the server updates it in place).
+    """
     steps = []
+    named = set(c["wanted_by"] for c in conflicts if c.get("clash") == "name" and c["kind"] == "distribution")
     for conflict in conflicts:
         if conflict.get("wanted_by") is None or conflict["effect"].startswith("fails: the name is held"):
             continue
         steps.append({"action": "label", "kind": conflict["kind"], "name": conflict["name"], "href": conflict.get("href"),
                       "key": key, "value": pk,
                       "why": conflict["reason"]})
+        if not base_path_reuse and conflict.get("clash") == "base_path" and conflict["wanted_by"] not in named \
+                and conflict.get("type") == conflict.get("wanted_type") \
+                and conflict["base_path"] == conflict.get("wanted_base_path"):
+            steps.append({"action": "rename", "kind": "distribution", "from": conflict["name"], "to": conflict["wanted_by"],
+                          "href": conflict.get("href"),
+                          "why": "adopted at base_path '%s': this server (pulpcore < 3.113) takes over a distribution "
+                                 "by name only" % conflict["base_path"]})
     return steps
 
 
@@ -458,13 +488,15 @@ def simulate(upstream, downstream, upstream_pulp, label, request_q_select=None, 
     ``outcome``: {skipped, failures, resync, remove_missing}. The steps are the server's:
     per type, sync each upstream distribution's remote and repository, then place its
     distribution, then remove what upstream lacks; finally, unless a task failed, switch every
-    distribution to its repository's new version at once (finalize_replication).
+    distribution to its repository's new version at once (finalize_replication). A server without
+    atomic finalize (``upstream_pulp['atomic_finalize']`` False: pulpcore < 3.107) points each
+    placed distribution at its repository as soon as its sync is done, failures elsewhere or not.
     """
     run = _ServerRun(downstream, upstream_pulp, label, moved,
                      remove_missing=request_q_select is None and upstream_pulp["policy"] != "nodelete")
     for type_path in types:
         run.replicate_type(type_path, [d for d in upstream["distributions"] if d["type"] == type_path])
-    if not run.outcome["failures"]:
+    if run.atomic and not run.outcome["failures"]:
         run.switch_content()
     return run.domain.snapshot(), run.outcome
 
@@ -480,6 +512,7 @@ class _ServerRun(object):
         self.key = list(label)[0]
         self.label = label
         self.moved = moved
+        self.atomic = upstream_pulp.get("atomic_finalize", True)
         self.outcome = {"skipped": [], "failures": [], "resync": [], "remove_missing": remove_missing}
         self.served = []  # (distribution name, its repository): what finalize switches
 
@@ -560,21 +593,26 @@ class _ServerRun(object):
             return False
         since = parse_time(u.get("no_content_change_since"))
         last = parse_time(self.upstream_pulp.get("last_replication"))
-        if url_changed or (since and (last is None or since > last) and u["name"] not in self.moved):
+        if since and (last is None or since > last) and u["name"] not in self.moved:
             return True
-        self.outcome["resync"].append(u["name"])
+        if not url_changed:
+            # A sync from a new URL (a moved upstream distribution) is due anyway; it brings the same content.
+            self.outcome["resync"].append(u["name"])
         return False
 
     def place_distribution(self, u, repo):
-        """Create, move or take over the distribution of ``u``; it serves ``repo`` once finalize runs."""
+        """Create, move or take over the distribution of ``u``; it serves ``repo`` once finalize runs
+        (at once on a server without atomic finalize)."""
         dist = self.domain.named("distributions", u["name"])
         if dist is not None:
             if dist["type"] != u["type"]:
                 self._fail(u, "distribution", "name '%s' is held by a %s distribution" % (u["name"], dist["type"]))
                 return
-            self.served.append((u["name"], repo))
             if self._managed(dist) and self._move(u, dist):
                 dist["labels"] = dict(self.label)
+                self._serve(dist, repo)
+            elif self.atomic:  # finalize switches every distribution of the run by name, managed or not
+                self.served.append((u["name"], repo))
             return
         # pulpcore >= 3.113 takes over (renames) its own distribution at the base_path; older servers
         # try to create a second one there, which fails (the reconcile phase renames first).
@@ -582,12 +620,19 @@ class _ServerRun(object):
         if found is not None and found["type"] == u["type"] and self._managed(found):
             found["name"] = u["name"]
             found["labels"] = dict(self.label)
-            self.served.append((u["name"], repo))
+            self._serve(found, repo)
             return
         if self._base_path_free(u, None):
-            self.domain.add("distributions", {"name": u["name"], "type": u["type"], "base_path": u["base_path"],
-                                              "labels": dict(self.label), "serves": None, "base_url": None})
-            self.served.append((u["name"], repo))
+            self._serve(self.domain.add("distributions", {"name": u["name"], "type": u["type"], "base_path": u["base_path"],
+                                                          "labels": dict(self.label), "serves": None, "base_url": None}),
+                        repo)
+
+    def _serve(self, dist, repo):
+        """What the server's distribution create/update sets: before atomic finalize, the repository itself."""
+        if self.atomic:
+            self.served.append((dist["name"], repo))
+        else:
+            dist["serves"] = "repository:%s" % (repo["href"] or "new-repository:%s" % repo["name"])
 
     def _move(self, u, dist):
         """Give ``dist`` the upstream's base_path; False when another distribution holds it."""

@@ -197,6 +197,14 @@ def record_problems(upstream_pulp, entries, plan=None, read_before=None, serving
     return problems
 
 
+def serves_latest(dist, repo):
+    """Whether a distribution serves its repository's latest version: pinned to it (pulpcore >= 3.107's
+    finalize) or pointing at the repository itself (older servers)."""
+    if not repo.get("latest_version"):
+        return False
+    return dist.get("serves") in ("version:" + repo["latest_version"], "repository:%s" % repo.get("href"))
+
+
 def serving_problems(upstream, downstream, label_key, pk):
     """Why the downstream does not serve what a finished replication leaves (empty: it does).
 
@@ -216,7 +224,7 @@ def serving_problems(upstream, downstream, label_key, pk):
             problems.append("'%s' is served at base_path '%s', upstream at '%s'" % (u["name"], dist.get("base_path"), u["base_path"]))
         elif not (owned(dist, label_key, pk) and owned(repo, label_key, pk)):
             problems.append("'%s' is not owned by UpstreamPulp %s downstream" % (u["name"], pk))
-        elif not repo.get("latest_version") or dist.get("serves") != "version:" + repo["latest_version"]:
+        elif not serves_latest(dist, repo):
             problems.append("'%s' does not serve its repository's latest version" % u["name"])
     return problems
 

@@ -48,8 +48,10 @@ from ansible_collections.pulpops.replication.plugins.module_utils.plan import (
     is_change,
     predict_steps,
     readable_view,
+    switch_report,
 )
 from ansible_collections.pulpops.replication.plugins.module_utils.pulp_types import distribution_type, replicated_plugins
+from ansible_collections.pulpops.replication.plugins.module_utils.server_features import describe, first_release, version_text
 from ansible_collections.pulpops.replication.plugins.module_utils.record import (
     fingerprints,
     foreign_guard_problem,
@@ -76,12 +78,21 @@ from ansible_collections.pulpops.replication.plugins.module_utils.snapshot impor
 from ansible_collections.pulpops.replication.plugins.module_utils.timestamps import format_time, utc_now
 
 PAGE_SIZE = 1000
-# What a replication planned, run and audited here relies on, all in pulpcore 3.73: replicate() labels what it
-# creates with its UpstreamPulp and honours a policy (3.73), and ends with finalize_replication (3.71).
-REPLICATION_VERSION = (3, 73, 0)
-REPLICATION_FEATURE = "replication with pulpops.replication (the ownership labels and policy of pulpcore 3.73)"
-REQUEST_Q_SELECT_VERSION = (3, 113, 0)
-BASE_PATH_REUSE_VERSION = (3, 113, 0)  # replicate() renames its own distribution found at an upstream's base_path
+
+
+def server_view(client):
+    """What the plan must know of the downstream server's release (server_features), read from its status once."""
+    return {"base_path_reuse": client.supports("base_path_reuse"), "atomic_finalize": client.supports("atomic_finalize"),
+            "server_version": version_text(client.core_version)}
+
+
+def unsupported_entry(client, feature, option, value):
+    """A feature the plan needs and the server lacks: the refusal the run (or the role's preflight) reports."""
+    return {"option": option, "value": value, "feature": feature, "needs": version_text(first_release(feature)),
+            "server_version": version_text(client.core_version),
+            "message": "option '%s' (%s: %s) needs pulpcore >= %s; the server at %s runs pulpcore %s" % (
+                option, value, describe(feature), version_text(first_release(feature)), client.base_url,
+                version_text(client.core_version))}
 
 
 class ReplicationFailed(PulpError):
@@ -297,12 +308,12 @@ class Replication(object):
         # when the UpstreamPulp names the same upstream (decided when the upstream is first read, so
         # the downstream's lists need not wait for the upstream's login).
         self._early = _EarlyLogin(params) if upstream is None and params.get("base_url") else None
-        client.require_version(REPLICATION_FEATURE, REPLICATION_VERSION)  # after the upstream's login has started
+        client.require_feature("replication")  # after the upstream's login has started
         self.upstream_pulp, self.neighbours = upstream_pulps(client, params["upstream"])
         if params.get("q_select") is not None:
-            client.require_version("per-request q_select", REQUEST_Q_SELECT_VERSION, option="q_select")
+            client.require_feature("request_q_select", option="q_select")
         self.upstream_view = upstream_pulp_view(self.upstream_pulp, policy=params.get("policy"))
-        self.upstream_view["base_path_reuse"] = client.core_version >= BASE_PATH_REUSE_VERSION
+        self.upstream_view.update(server_view(client))
         if self.upstream_pulp is None:
             self.upstream_view["q_select"] = None
         self._upstream = upstream or upstream_client(self.upstream_pulp or {}, params)
@@ -348,17 +359,21 @@ class Replication(object):
         request_q = self.params.get("q_select")
         result = compute_plan(self.upstream_snap, self.before, self.upstream_view, request_q_select=request_q,
                               reconcile=reconcile, on_foreign=on_foreign, replicated_types=self.types)
+        result["unsupported"] = []
         if on_foreign == "skip":
             excluded = sorted(set(c["wanted_by"] for c in result["conflicts"] if c.get("wanted_by")))
-            if excluded:
-                self.client.require_version("on_foreign=skip (a per-request q_select)", REQUEST_Q_SELECT_VERSION,
-                                            option="on_foreign")
-                scoped = {"distributions": [u for u in self.upstream_snap["distributions"] if u["name"] not in excluded]}
+            if excluded and not self.client.supports("request_q_select"):
+                # Leaving distributions out takes a per-request q_select: the run must stop before any write.
+                result["unsupported"] = [unsupported_entry(self.client, "request_q_select", "on_foreign", "skip")]
+                result["fails"] = True
+            elif excluded:
+                # From here on the run's scope is the upstream without them (entries, record, serving).
+                self.upstream_snap = {"distributions": [u for u in self.upstream_snap["distributions"]
+                                                        if u["name"] not in excluded]}
                 q = build_q(self.effective_q(), excluded)
-                result = compute_plan(scoped, self.before, self.upstream_view, request_q_select=q,
+                result = compute_plan(self.upstream_snap, self.before, self.upstream_view, request_q_select=q,
                                       reconcile=reconcile, replicated_types=self.types)
-                result["q_select"] = q
-                result["excluded"] = excluded
+                result.update(q_select=q, excluded=excluded, unsupported=[])
         return result
 
     def entries(self):
@@ -375,7 +390,7 @@ class Replication(object):
         entries = self.entries()
         decision = record_decision(
             record, self.upstream_view, entries, plan, tag=tag, neighbours=self.neighbours,
-            partial_supported=self.client.core_version >= REQUEST_Q_SELECT_VERSION,
+            partial_supported=self.client.supports("request_q_select"),
             request_q_select=self.params.get("q_select"))
         if guard is not None and record is None:
             decision["reasons"].insert(0, "content guard '%s' holds no record" % guard.get("name"))
@@ -454,6 +469,9 @@ def run(client, params, check_mode=False, upstream=None, diff=False):
     result = plan_result(replication, plan)
     if mode == "reconcile":
         return reconcile_mode(replication, plan, result, check_mode)
+    if plan["fails"] and not check_mode:
+        # A plan that predicts a failure stops the run before any write (check mode returns it as the plan).
+        raise ReplicationFailed(predicted_failure_message(plan), dict(result, changed=False))
     decision = None
     if params["skip_unchanged"] and not params["force_resync"]:
         decision = skip_decision(replication, plan, result)
@@ -544,7 +562,14 @@ def replicate_mode(replication, plan, result, decision):
     if failed:
         result["failed_tasks"] = failed
         result["diff"] = replication.diff_of(after, always=True)
-        raise ReplicationFailed(failure_message(result["task_group"], failed), result)
+        message = failure_message(result["task_group"], failed)
+        if not plan["atomic"]:
+            result["switched"], result["not_switched"] = switch_report(replication.before, after, replication.upstream_snap)
+            message += ("\nThis server (pulpcore %s, before 3.107) switches each distribution as its own sync finishes: "
+                        "switched: %s; not switched: %s." % (replication.upstream_view["server_version"],
+                                                             ", ".join(result["switched"]) or "none",
+                                                             ", ".join(result["not_switched"]) or "none"))
+        raise ReplicationFailed(message, result)
     return result
 
 
@@ -588,6 +613,21 @@ def record_mode(replication, plan, check_mode):
     result["changed"] = record_differs(existing, record)
     result["record_written"] = not check_mode
     return result
+
+
+def predicted_failure_message(plan):
+    """Why a run whose plan predicts a failure was not started, and what to do."""
+    lines = ["Refusing to replicate: the plan predicts that the server's replication would fail; nothing was changed."]
+    for item in plan.get("unsupported") or []:
+        lines.append("- %s" % item["message"])
+    for failure in plan.get("failures") or []:
+        lines.append("- %s '%s': %s" % (failure["kind"], failure["name"], failure["error"]))
+    if plan.get("cycles"):
+        lines.append("Distributions trade base_paths (a cycle): run with reconcile=true (the role always does).")
+    if any(c["effect"].startswith("fails") for c in plan.get("conflicts") or []):
+        lines.append("Objects this UpstreamPulp does not own are in the way (see conflicts): delete or rename them, "
+                     "or choose on_foreign=adopt or on_foreign=skip.")
+    return "\n".join(lines)
 
 
 def conflict_message(conflicts):

@@ -186,7 +186,7 @@ lock_href:
 
 from ansible_collections.pulpops.replication.plugins.module_utils.common import PulpModule
 from ansible_collections.pulpops.replication.plugins.module_utils.inputs import check_inputs, domain_aware
-from ansible_collections.pulpops.replication.plugins.module_utils.guard_document import GUARD_VERSION
+from ansible_collections.pulpops.replication.plugins.module_utils.guard_document import GUARD_FEATURE
 from ansible_collections.pulpops.replication.plugins.module_utils.lock import (
     DEFAULT_LOCK_NAME,
     DomainLock,
@@ -196,7 +196,7 @@ from ansible_collections.pulpops.replication.plugins.module_utils.lock import (
 
 def run(module):
     params = module.params
-    module.client.require_version("domain_lock (it keeps its lease in a content_redirect content guard)", GUARD_VERSION)
+    module.client.require_feature(GUARD_FEATURE, what="domain_lock (it keeps its lease in a content_redirect content guard)")
     lock = DomainLock(module.client, name=params["lock_name"], owner=params["owner"], ttl=params["ttl"],
                       check_mode=module.check_mode)
     state = params["state"]

@@ -57,6 +57,14 @@ options:
       - Ignored when O(check_content=false).
     type: list
     elements: str
+  skipped_names:
+    description:
+      - Upstream distributions the replication left out on purpose (the role's
+        C(replica_on_foreign=skip) passes the ones its plan excluded). Each is listed in
+        RV(skipped), not compared and not counted as a difference.
+    type: list
+    elements: str
+    default: []
   parallel:
     description: How many requests to make at once.
     type: int
@@ -93,6 +101,11 @@ exact:
   type: bool
 differences:
   description: Every difference, each with C(kind), C(name), C(base_path), C(type) and C(detail).
+  returned: success
+  type: list
+  elements: dict
+skipped:
+  description: The upstream distributions of O(skipped_names) that are in scope, each with C(name), C(base_path), C(type) and C(detail); not differences.
   returned: success
   type: list
   elements: dict
@@ -142,23 +155,19 @@ from ansible_collections.pulpops.replication.plugins.module_utils.audit import A
 from ansible_collections.pulpops.replication.plugins.module_utils.common import PulpModule, upstream_read_argument_spec
 from ansible_collections.pulpops.replication.plugins.module_utils.inputs import UPSTREAM_READ_PEMS, check_inputs, domain_aware
 from ansible_collections.pulpops.replication.plugins.module_utils.client import PulpError
-from ansible_collections.pulpops.replication.plugins.module_utils.replication import (
-    REPLICATION_FEATURE,
-    REPLICATION_VERSION,
-    upstream_client,
-)
+from ansible_collections.pulpops.replication.plugins.module_utils.replication import upstream_client
 
 
 def run(module):
     params = module.params
-    module.client.require_version(REPLICATION_FEATURE, REPLICATION_VERSION)
+    module.client.require_feature("replication")
     server = module.client.find("upstream-pulps/", name=params["upstream"])
     if server is None:
         raise PulpError("upstream: no UpstreamPulp named %r in domain %r of %s"
                         % (params["upstream"], params["pulp_domain"], params["pulp_url"]))
     auditor = Auditor(module.client, upstream_client(server, params), server, q_select=params["q_select"],
                       check_content=params["check_content"], parallel=params["parallel"],
-                      content_names=params["content_names"])
+                      content_names=params["content_names"], skipped_names=params["skipped_names"])
     report = auditor.run()
     result = dict(report, changed=False, table=table(report))
     result.pop("checked")
@@ -182,6 +191,7 @@ def main():
             q_select=dict(type="str"),
             check_content=dict(type="bool", default=True),
             content_names=dict(type="list", elements="str"),
+            skipped_names=dict(type="list", elements="str", default=[]),
             parallel=dict(type="int", default=8),
             report_path=dict(type="path"),
             junit_path=dict(type="path"),

@@ -25,6 +25,7 @@ def replica(lab, domains, downstream):
     return server
 
 
+@pytest.mark.versions
 def test_an_exact_replica_reports_zero_differences(lab, domains, replica, tmp_path):
     report, xml = str(tmp_path / "report.json"), str(tmp_path / "junit.xml")
     play = run_play([audit_task(lab, domains, replica["name"], report_path=report, junit_path=xml)], check=True)
@@ -40,6 +41,7 @@ def test_an_exact_replica_reports_zero_differences(lab, domains, replica, tmp_pa
     assert suite.get("tests") == "4" and suite.get("failures") == "0"
 
 
+@pytest.mark.versions
 def test_each_kind_of_drift_is_reported_with_its_name(lab, domains, upstream, downstream, replica, tmp_path):
     # missing: a new upstream distribution that was never replicated
     lab.seed(domains, count=1, prefix="dist-", start=5)
@@ -55,7 +57,10 @@ def test_each_kind_of_drift_is_reported_with_its_name(lab, domains, upstream, do
     dist4 = downstream.find("distributions/file/file/", name="dist-0004")
     downstream.post(dist4["pulp_href"] + "unset_label/", {"key": "UpstreamPulp"})
     empty = downstream.post("repositories/file/file/", {"name": "hand-made-empty"})
-    downstream.task_result(downstream.patch(dist4["pulp_href"], {"repository": empty["pulp_href"], "repository_version": None}))
+    repoint = {"repository": empty["pulp_href"]}
+    if "repository_version" in dist4:  # pulpcore 3.107+ pins a version, which must be cleared
+        repoint["repository_version"] = None
+    downstream.task_result(downstream.patch(dist4["pulp_href"], repoint))
 
     xml = str(tmp_path / "junit.xml")
     play = run_play([audit_task(lab, domains, replica["name"], junit_path=xml, fail_on_difference=True)])

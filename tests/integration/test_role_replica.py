@@ -25,7 +25,7 @@ def served_names(client):
 
 
 def manifest_urls(lab, domain, base_paths):
-    return ["%s/pulp/content/%s/%s/PULP_MANIFEST" % (lab.downstream_content_url, domain, bp) for bp in base_paths]
+    return [lab.content_url("downstream", domain, bp, "PULP_MANIFEST") for bp in base_paths]
 
 
 def downstream_state(client):
@@ -63,6 +63,7 @@ def replicated(lab, domains, downstream):
     return name
 
 
+@pytest.mark.versions
 def test_first_replication_then_noop_rerun_and_check_mode_predicts_the_run(lab, domains, downstream):
     lab.seed(domains, count=3, prefix="dist-")
     name = unique("up")
@@ -89,7 +90,7 @@ def test_first_replication_then_noop_rerun_and_check_mode_predicts_the_run(lab, 
     assert changed_tasks(again["output"]) == 0, again["output"][-3000:]
 
 
-@pytest.mark.parametrize("layout", ["swap", "rotate"])
+@pytest.mark.parametrize("layout", [pytest.param("swap", marks=pytest.mark.versions), "rotate"])
 def test_upstream_base_path_swap_and_rotation_never_stop_serving(lab, domains, upstream, downstream, replicated, layout):
     if layout == "swap":
         moves = [("dist-0001", "tmp"), ("dist-0002", "dist-0001"), ("dist-0001", "dist-0002")]
@@ -108,6 +109,7 @@ def test_upstream_base_path_swap_and_rotation_never_stop_serving(lab, domains, u
     assert watch.fetches > 10 and watch.errors == []
 
 
+@pytest.mark.versions
 def test_upstream_rename_keeps_the_base_path_serving(lab, domains, upstream, downstream, replicated):
     rename(upstream, "dist-0002", "dist-renamed")
     with ServingWatch(manifest_urls(lab, domains, ["dist-0002"])) as watch:
@@ -155,7 +157,7 @@ def hand_made(downstream, base_path):
     return repo
 
 
-@pytest.mark.parametrize("policy", ["labeled", "all"])
+@pytest.mark.parametrize("policy", [pytest.param("labeled", marks=pytest.mark.versions), "all"])
 def test_hand_made_distribution_fails_in_preflight_with_nothing_changed(lab, domains, downstream, policy):
     lab.seed(domains, count=2, prefix="dist-")
     hand_made(downstream, "dist-0001")
@@ -169,19 +171,63 @@ def test_hand_made_distribution_fails_in_preflight_with_nothing_changed(lab, dom
     assert downstream.find("upstream-pulps/", name=name) is None
 
 
-def test_hand_made_distribution_is_skipped_or_adopted(lab, domains, downstream):
+@pytest.mark.versions
+def test_hand_made_distribution_is_skipped_and_verify_reports_it_as_skipped(lab, domains, downstream):
     lab.seed(domains, count=2, prefix="dist-")
-    repo = hand_made(downstream, "dist-0001")
+    hand_made(downstream, "dist-0001")
+    before = downstream_state(downstream)
     name = unique("up")
-    skipped = run_role(role_vars(lab, domains, name, replica_on_foreign="skip", replica_verify=False))
+    variables = role_vars(lab, domains, name, replica_on_foreign="skip")  # verify on, as by default
+    skipped = run_role(variables)
+    if not lab.supports("downstream", "request_q_select"):
+        # Leaving a distribution out takes a per-request q_select (3.113): refused before the lock or any write.
+        assert skipped["failed"] is True and "Check" in skipped["task"], skipped["output"][-3000:]
+        assert "on_foreign" in skipped["msg"] and "3.113.0" in skipped["msg"]
+        assert lab.version_text("downstream") in skipped["msg"]
+        assert downstream_state(downstream) == before
+        assert downstream.find("upstream-pulps/", name=name) is None
+        assert downstream.find("contentguards/core/content_redirect/", name="pulpops-replication-lock") is None
+        return
     assert skipped["failed"] is False, skipped["output"][-3000:]
     assert ("hand-made", "dist-0001") in served_names(downstream)
     assert ("dist-0002", "dist-0002") in served_names(downstream)
+    result = skipped["replica_result"]
+    assert result["plan"]["excluded"] == ["dist-0001"]
+    assert result["audit"]["skipped"] == 1 and result["audit"]["missing"] == 0
+    assert result["record"]["written"] is True, result["record"]
 
-    adopted = run_role(role_vars(lab, domains, name, replica_on_foreign="adopt"))
+    again = run_role(variables)
+    assert again["failed"] is False, again["output"][-3000:]
+    assert again["replica_result"]["skipped_reason"], again["replica_result"]
+    assert changed_tasks(again["output"]) == 0
+
+
+@pytest.mark.versions
+def test_hand_made_distribution_is_adopted_without_deleting_its_repository(lab, domains, downstream):
+    lab.seed(domains, count=2, prefix="dist-")
+    repo = hand_made(downstream, "dist-0001")
+    adopted = run_role(role_vars(lab, domains, unique("up"), replica_on_foreign="adopt"))
     assert_exact(adopted)
     assert ("dist-0001", "dist-0001") in served_names(downstream)
     assert downstream.get(repo["pulp_href"], allow_404=True) is not None, "its repository was not deleted"
+    if not lab.supports("downstream", "base_path_reuse"):
+        steps = [(s["action"], s.get("to")) for s in adopted["replica_result"]["reconciled"]]
+        assert ("rename", "dist-0001") in steps, "the role renamed it, as this server cannot take it over by base_path"
+
+
+@pytest.mark.versions
+def test_a_plan_that_predicts_a_failure_stops_before_any_write(lab, domains, downstream):
+    # A hand-made distribution nested under a wanted base_path: adopting it cannot free that base_path.
+    lab.seed(domains, count=2, prefix="dist-")
+    hand_made(downstream, "dist-0001/inner")
+    before = downstream_state(downstream)
+    name = unique("up")
+    outcome = run_role(role_vars(lab, domains, name, replica_on_foreign="adopt"))
+    assert outcome["failed"] is True and "Preflight" in outcome["task"], outcome["output"][-3000:]
+    assert "predicts" in outcome["msg"] and "dist-0001" in outcome["msg"]
+    assert outcome["replica_result"]["plan"]["fails"] is True
+    assert downstream_state(downstream) == before
+    assert downstream.find("upstream-pulps/", name=name) is None
 
 
 def test_a_neighbour_with_policy_all_is_refused_unless_allowed(lab, domains, downstream):
@@ -213,6 +259,7 @@ def test_upstream_faults_fail_clearly_change_nothing_and_release_the_lock(lab, d
     assert downstream.find("contentguards/core/content_redirect/", name="pulpops-replication-lock") is None
 
 
+@pytest.mark.versions
 def test_stale_repository_404_is_repaired_by_verify(lab, domains, upstream, downstream):
     lab.seed(domains, count=2, prefix="dist-")
     name = unique("up")

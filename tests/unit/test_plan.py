@@ -44,7 +44,8 @@ def test_upstream_removal_deletes_all_three_objects():
 
 def test_repoint_upstream_after_last_replication_switches_content():
     result = plan([up_dist("a", since=T2), up_dist("b")], Down().replicated("a").replicated("b"))
-    assert result["update"] == {"distributions": {"a": ["serves"]}}
+    # The sync makes a new repository version; the distribution is switched to it.
+    assert result["update"] == {"distributions": {"a": ["serves"]}, "repositories": {"a": ["latest_version_href"]}}
     assert result["unchanged"] == ["b"]
 
 
