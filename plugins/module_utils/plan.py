@@ -137,12 +137,23 @@ def _version_name(href, repositories):
     return (name, number) if name is not None else None
 
 
+def _served_content(snapshot):
+    """{base_path: what it serves}, a distribution that points at its repository as that repository's latest version."""
+    latest = dict((r["href"], r.get("latest_version")) for r in snapshot.get("repositories", []) if r.get("href"))
+    served = {}
+    for dist in snapshot.get("distributions", []):
+        serves = dist.get("serves") or ""
+        if serves.startswith("repository:"):
+            serves = "version:%s" % latest.get(serves[len("repository:"):])
+        served[dist["base_path"]] = serves
+    return served
+
+
 def switch_report(before, after, upstream):
     """(switched, not switched): the upstream base_paths whose downstream distribution changed what it
     serves (or appeared) between two snapshots, and the others. What a failed run left on a server
     without atomic finalize, where each distribution switches as its own sync finishes."""
-    old = dict((d["base_path"], d.get("serves")) for d in before.get("distributions", []))
-    new = dict((d["base_path"], d.get("serves")) for d in after.get("distributions", []))
+    old, new = _served_content(before), _served_content(after)
     paths = sorted(set(u["base_path"] for u in upstream.get("distributions", []) if serves_something(u)))
     switched = [p for p in paths if p in new and new[p] != old.get(p)]
     return switched, [p for p in paths if p not in switched]

@@ -44,7 +44,6 @@ def replicated(lab, domains, downstream):
     return name
 
 
-@pytest.mark.versions
 def test_no_change_run_posts_nothing_and_says_why(lab, domains, downstream, replicated):
     last = upstream_pulp(downstream, replicated)["last_replication"]
 

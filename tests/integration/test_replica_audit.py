@@ -25,7 +25,6 @@ def replica(lab, domains, downstream):
     return server
 
 
-@pytest.mark.versions
 def test_an_exact_replica_reports_zero_differences(lab, domains, replica, tmp_path):
     report, xml = str(tmp_path / "report.json"), str(tmp_path / "junit.xml")
     play = run_play([audit_task(lab, domains, replica["name"], report_path=report, junit_path=xml)], check=True)

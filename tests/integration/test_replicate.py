@@ -5,7 +5,10 @@ then for real, and checks that the plan's create/update/rename/delete equal the 
 real run reports from its before/after snapshots.
 """
 
+import os
+
 import pytest
+import requests
 
 from tests.integration.harness import run_play
 
@@ -218,3 +221,46 @@ def test_check_mode_in_the_controller_returns_what_the_module_process_returns(la
     assert "AnsiballZ_replicate.py" not in in_controller.output
     assert "AnsiballZ_replicate.py" in as_module.output
     assert lab.password not in in_controller.output and lab.password not in as_module.output
+
+
+def break_served_file(lab, upstream, name):
+    """Delete, on the upstream's disk, the file that distribution ``name`` serves: a sync of it then fails."""
+    dist = upstream_dist(upstream, name)
+    version = upstream.get(dist["publication"])["repository_version"]
+    content = upstream.list_all("content/file/files/", params={"repository_version": version})
+    sha256 = upstream.get(content[0]["artifact"])["sha256"]
+    for root, _dirs, files in os.walk(os.path.join(lab.dir, "upstream", "media")):
+        if sha256[2:] in files:
+            os.remove(os.path.join(root, sha256[2:]))
+            return
+    raise AssertionError("no stored file for artifact %s of %s" % (sha256, name))
+
+
+@pytest.mark.versions
+def test_a_run_failing_midway_names_what_switched(lab, domains, upstream, downstream):
+    lab.seed(domains, 2, "m-")
+    make_upstream_pulp(lab, downstream, domains)
+    first = run_play([{"pulpops.replication.replicate": options(lab, domains)}]).results[0]
+    assert not first.get("failed"), first.get("msg")
+    before = {d["name"]: d for d in downstream.list_all("distributions/file/file/")}
+    lab.seed(domains, 2, "m-")  # new content for both upstream
+    break_served_file(lab, upstream, "m-0002")
+
+    real = run_play([{"pulpops.replication.replicate": options(lab, domains)}]).results[0]
+    assert real["failed"] is True and [t["name"] for t in real["failed_tasks"]] == ["m-0002"], real.get("msg")
+    after = {d["name"]: d for d in downstream.list_all("distributions/file/file/")}
+    m1 = downstream.find("repositories/file/file/", name="m-0001")
+    if lab.supports("downstream", "atomic_finalize"):
+        # Atomic finalize: nothing switches when a subtask failed.
+        assert "switched" not in real
+        assert after["m-0001"]["repository_version"] == before["m-0001"]["repository_version"]
+        assert m1["latest_version_href"] != before["m-0001"]["repository_version"], "m-0001 synced its new content"
+    else:
+        # Each distribution serves its repository as soon as its own sync is done: m-0001 already serves the
+        # new content, m-0002 the old; the report says so.
+        assert (real["switched"], real["not_switched"]) == (["m-0001"], ["m-0002"])
+        assert "switches each distribution as its own sync finishes" in real["msg"]
+        assert m1["latest_version_href"].endswith("/versions/2/")
+        served = requests.get(lab.content_url("downstream", domains, "m-0001", "PULP_MANIFEST"), timeout=10)
+        upstream_served = requests.get(lab.content_url("upstream", domains, "m-0001", "PULP_MANIFEST"), timeout=10)
+        assert served.status_code == 200 and served.content == upstream_served.content

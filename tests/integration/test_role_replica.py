@@ -63,7 +63,6 @@ def replicated(lab, domains, downstream):
     return name
 
 
-@pytest.mark.versions
 def test_first_replication_then_noop_rerun_and_check_mode_predicts_the_run(lab, domains, downstream):
     lab.seed(domains, count=3, prefix="dist-")
     name = unique("up")
@@ -90,7 +89,7 @@ def test_first_replication_then_noop_rerun_and_check_mode_predicts_the_run(lab, 
     assert changed_tasks(again["output"]) == 0, again["output"][-3000:]
 
 
-@pytest.mark.parametrize("layout", [pytest.param("swap", marks=pytest.mark.versions), "rotate"])
+@pytest.mark.parametrize("layout", ["swap", "rotate"])
 def test_upstream_base_path_swap_and_rotation_never_stop_serving(lab, domains, upstream, downstream, replicated, layout):
     if layout == "swap":
         moves = [("dist-0001", "tmp"), ("dist-0002", "dist-0001"), ("dist-0001", "dist-0002")]
@@ -109,7 +108,6 @@ def test_upstream_base_path_swap_and_rotation_never_stop_serving(lab, domains, u
     assert watch.fetches > 10 and watch.errors == []
 
 
-@pytest.mark.versions
 def test_upstream_rename_keeps_the_base_path_serving(lab, domains, upstream, downstream, replicated):
     rename(upstream, "dist-0002", "dist-renamed")
     with ServingWatch(manifest_urls(lab, domains, ["dist-0002"])) as watch:
@@ -157,7 +155,7 @@ def hand_made(downstream, base_path):
     return repo
 
 
-@pytest.mark.parametrize("policy", [pytest.param("labeled", marks=pytest.mark.versions), "all"])
+@pytest.mark.parametrize("policy", ["labeled", "all"])
 def test_hand_made_distribution_fails_in_preflight_with_nothing_changed(lab, domains, downstream, policy):
     lab.seed(domains, count=2, prefix="dist-")
     hand_made(downstream, "dist-0001")
@@ -171,7 +169,6 @@ def test_hand_made_distribution_fails_in_preflight_with_nothing_changed(lab, dom
     assert downstream.find("upstream-pulps/", name=name) is None
 
 
-@pytest.mark.versions
 def test_hand_made_distribution_is_skipped_and_verify_reports_it_as_skipped(lab, domains, downstream):
     lab.seed(domains, count=2, prefix="dist-")
     hand_made(downstream, "dist-0001")
@@ -202,7 +199,6 @@ def test_hand_made_distribution_is_skipped_and_verify_reports_it_as_skipped(lab,
     assert changed_tasks(again["output"]) == 0
 
 
-@pytest.mark.versions
 def test_hand_made_distribution_is_adopted_without_deleting_its_repository(lab, domains, downstream):
     lab.seed(domains, count=2, prefix="dist-")
     repo = hand_made(downstream, "dist-0001")
@@ -215,7 +211,6 @@ def test_hand_made_distribution_is_adopted_without_deleting_its_repository(lab, 
         assert ("rename", "dist-0001") in steps, "the role renamed it, as this server cannot take it over by base_path"
 
 
-@pytest.mark.versions
 def test_a_plan_that_predicts_a_failure_stops_before_any_write(lab, domains, downstream):
     # A hand-made distribution nested under a wanted base_path: adopting it cannot free that base_path.
     lab.seed(domains, count=2, prefix="dist-")
@@ -259,7 +254,6 @@ def test_upstream_faults_fail_clearly_change_nothing_and_release_the_lock(lab, d
     assert downstream.find("contentguards/core/content_redirect/", name="pulpops-replication-lock") is None
 
 
-@pytest.mark.versions
 def test_stale_repository_404_is_repaired_by_verify(lab, domains, upstream, downstream):
     lab.seed(domains, count=2, prefix="dist-")
     name = unique("up")

@@ -118,6 +118,15 @@ def test_switch_report_names_the_base_paths_that_switched():
     assert P.switch_report(before, after, upstream) == (["a"], ["b", "c"])
 
 
+def test_switch_report_reads_a_distribution_that_serves_its_repository_as_its_latest_version():
+    before = served_by_repository(Down().replicated("a").replicated("b")).snapshot()
+    after = {"distributions": [dict(d) for d in before["distributions"]],
+             "repositories": [dict(r) for r in before["repositories"]]}
+    after["repositories"][0]["latest_version"] = after["repositories"][0]["href"] + "versions/2/"
+    upstream = S.upstream_snapshot([up_dist("a"), up_dist("b")])
+    assert P.switch_report(before, after, upstream) == (["a"], ["b"])
+
+
 def test_a_distribution_pointing_at_its_repository_serves_its_latest_version():
     down = served_by_repository(Down().replicated("a")).snapshot()
     upstream = S.upstream_snapshot([up_dist("a")])
