@@ -12,9 +12,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import bz2
 import concurrent.futures
+import gzip
 import json
+import lzma
 import time
+import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape
 
 from ansible_collections.pulpops.replication.plugins.module_utils.client import PulpError, PulpNotFound
@@ -139,6 +143,8 @@ class Auditor(object):
                 up_status, up_body = self.fetch(up["base_url"].rstrip("/") + "/" + index, self.up)
                 if up_status == 200 and up_body != body:
                     found.append(dict(base, kind="stale", detail="%s differs from the upstream's" % index))
+                elif plugin == "rpm":
+                    found.extend(self.probe_package(base, down_url.rstrip("/") + "/", body))
             elif status >= 400:
                 found.append(dict(base, kind="unserved", detail="%s answers %s" % (down_url, status)))
         elif down_url:
@@ -146,6 +152,17 @@ class Auditor(object):
             if status == 404:
                 found.append(dict(base, kind="unserved", detail="%s answers 404" % down_url))
         return found
+
+    def probe_package(self, base, url, repomd):
+        """rpm: fetch one package that the served metadata lists (primary.xml) from the downstream content app."""
+        location = first_package_location(url, repomd, self.fetch)
+        if location is None:
+            return []
+        status = self.fetch(url + location)[0]
+        if status != 200:
+            return [dict(base, kind="unserved", detail="package %s%s, listed in the served metadata, answers %s"
+                         % (url, location, status))]
+        return []
 
     def run(self):
         started = time.time()
@@ -218,6 +235,36 @@ class Auditor(object):
         except PulpError as exc:
             return [{"name": up["name"], "base_path": up["base_path"], "type": plugin, "kind": "unserved",
                      "detail": exc.message}]
+
+
+_REPO_NS = "{http://linux.duke.edu/metadata/repo}"
+_COMMON_NS = "{http://linux.duke.edu/metadata/common}"
+_DECOMPRESS = {".gz": gzip.decompress, ".xz": lzma.decompress, ".bz2": bz2.decompress}
+
+
+def first_package_location(url, repomd, fetch):
+    """The location (relative to ``url``) of the first package of the primary metadata a repomd.xml names,
+    or None when there is none or it cannot be read here (zstd needs no library we ship: then no probe)."""
+    try:
+        root = ET.fromstring(repomd)
+    except ET.ParseError:
+        return None
+    for data in root.findall(_REPO_NS + "data"):
+        if data.get("type") != "primary":
+            continue
+        location = data.find(_REPO_NS + "location")
+        href = location.get("href") if location is not None else None
+        decompress = next((f for suffix, f in _DECOMPRESS.items() if (href or "").endswith(suffix)),
+                          None if (href or "").endswith(".zst") else (lambda body: body))
+        if not href or decompress is None:
+            return None
+        status, body = fetch(url + href)
+        if status != 200:
+            return None
+        package = ET.fromstring(decompress(body)).find(_COMMON_NS + "package")
+        location = package.find(_COMMON_NS + "location") if package is not None else None
+        return location.get("href") if location is not None else None
+    return None
 
 
 def table(report, limit=50):

@@ -27,6 +27,24 @@ FINALIZE_TASK = "finalize_replication"
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # A failed task reserves its distribution, repository and remote: it is named after the first of them.
 _NAMING_ORDER = {"distribution": 0, "repository": 1, "remote": 2}
+# A distribution's create or update reserves the domain's distributions lock (pdrn:<domain>:distributions),
+# not the distribution, and shares the repository of the same name.
+_DISTRIBUTION_WRITES = ("general_create", "general_update", "ageneral_update")
+_DISTRIBUTIONS_LOCK = re.compile(r"(^|:)distributions/?$")
+
+
+def _subject(task, names):
+    """(kind, name) of the object a failed subtask worked on, or (None, None)."""
+    resources = task.get("reserved_resources_record") or []
+    found = [names[uid] for resource in resources for uid in _UUID.findall(resource) if uid in names]
+    found.sort(key=lambda item: _NAMING_ORDER.get(item[0], 9))
+    if not found:
+        return None, None
+    writes_distribution = (task.get("name") or "").rsplit(".", 1)[-1] in _DISTRIBUTION_WRITES and any(
+        _DISTRIBUTIONS_LOCK.search(resource.split("shared:", 1)[-1]) for resource in resources)
+    if writes_distribution and found[0][0] != "distribution":
+        return "distribution", found[0][1]
+    return found[0]
 
 
 def _is_finalize(task):
@@ -70,10 +88,7 @@ def failed_subtasks(tasks, names):
     for task in tasks:
         if task.get("state") not in TASK_ERROR_STATES or _is_finalize(task):
             continue
-        found = [names[uid] for resource in task.get("reserved_resources_record") or []
-                 for uid in _UUID.findall(resource) if uid in names]
-        found.sort(key=lambda item: _NAMING_ORDER.get(item[0], 9))
-        kind, name = found[0] if found else (None, None)
+        kind, name = _subject(task, names)
         result.append({"name": name, "kind": kind, "task": task.get("pulp_href"),
                        "task_name": (task.get("name") or "").rsplit(".", 1)[-1], "error": task_error_text(task)})
     return result
@@ -88,9 +103,10 @@ def group_failures(tasks, names):
              "error": task_error_text(t)} for t in tasks if _is_finalize(t) and t.get("state") in TASK_ERROR_STATES]
 
 
-def failure_message(group_href, failed):
-    lines = ["Replication failed: %d subtask(s) failed; finalize_replication switched nothing (PLP0018). "
-             "Task group: %s" % (len(failed), group_href)]
+def failure_message(group_href, failed, atomic=True):
+    """The message of a failed replication (``atomic``: the server switches everything or nothing, 3.107+)."""
+    outcome = "finalize_replication switched nothing (PLP0018)" if atomic else "see below what switched"
+    lines = ["Replication failed: %d subtask(s) failed; %s. Task group: %s" % (len(failed), outcome, group_href)]
     for item in failed:
         who = "%s '%s'" % (item["kind"], item["name"]) if item["name"] else "(object unknown)"
         lines.append("- %s %s: %s (%s)" % (item["task_name"], who, item["error"], item["task"]))

@@ -50,7 +50,11 @@ from ansible_collections.pulpops.replication.plugins.module_utils.plan import (
     readable_view,
     switch_report,
 )
-from ansible_collections.pulpops.replication.plugins.module_utils.pulp_types import distribution_type, replicated_plugins
+from ansible_collections.pulpops.replication.plugins.module_utils.pulp_types import (
+    distribution_endpoint,
+    distribution_type,
+    replicated_plugins,
+)
 from ansible_collections.pulpops.replication.plugins.module_utils.server_features import describe, first_release, version_text
 from ansible_collections.pulpops.replication.plugins.module_utils.record import (
     fingerprints,
@@ -187,6 +191,31 @@ def replicated_types(downstream, upstream):
     return [distribution_type(plugin) for plugin in replicated_plugins() if plugin in down and plugin in up]
 
 
+def missing_plugins(downstream, upstream):
+    """Plugins with a replicator that the upstream has and the downstream lacks (their distributions are not replicated)."""
+    down, up = downstream.versions(), upstream.versions()
+    return [plugin for plugin in replicated_plugins() if plugin in up and plugin not in down]
+
+
+def read_unreplicable(client, plugins, q_select=None):
+    """[{plugin, type, distributions}]: the upstream's distributions in scope of each plugin the downstream lacks."""
+    found = []
+    for plugin in plugins:
+        params = {"fields": "name", "q": q_select} if q_select else {"fields": "name"}
+        names = sorted(d["name"] for d in client.list_all(distribution_endpoint(plugin), params=params, page_size=PAGE_SIZE))
+        if names:
+            found.append({"plugin": plugin, "type": distribution_type(plugin), "distributions": names})
+    return found
+
+
+def unreplicable_text(unreplicable):
+    """'the upstream serves 2 rpm/rpm distribution(s) (a, b) that this downstream cannot replicate: it lacks ...'."""
+    return "; ".join("the upstream serves %d %s distribution(s) (%s) that this downstream cannot replicate: it lacks "
+                     "the %s plugin" % (len(item["distributions"]), item["type"], ", ".join(item["distributions"][:10])
+                                        + (", ..." if len(item["distributions"]) > 10 else ""), item["plugin"])
+                     for item in unreplicable)
+
+
 def read_upstream(client, types, q_select=None):
     """The upstream's distributions in scope, per type, as the server lists them (``q`` = the filter).
 
@@ -318,6 +347,7 @@ class Replication(object):
             self.upstream_view["q_select"] = None
         self._upstream = upstream or upstream_client(self.upstream_pulp or {}, params)
         self.types = None
+        self.unreplicable = []
         self.before = None
         self.upstream_snap = None
         self._read = {}
@@ -342,6 +372,7 @@ class Replication(object):
 
     def _read_upstream(self):
         self.types = replicated_types(self.client, self.upstream)
+        self.unreplicable = read_unreplicable(self.upstream, missing_plugins(self.client, self.upstream), self.effective_q())
         return read_upstream(self.upstream, self.types, self.effective_q())
 
     def read(self):
@@ -360,6 +391,7 @@ class Replication(object):
         result = compute_plan(self.upstream_snap, self.before, self.upstream_view, request_q_select=request_q,
                               reconcile=reconcile, on_foreign=on_foreign, replicated_types=self.types)
         result["unsupported"] = []
+        result["unreplicable"] = self.unreplicable
         if on_foreign == "skip":
             excluded = sorted(set(c["wanted_by"] for c in result["conflicts"] if c.get("wanted_by")))
             if excluded and not self.client.supports("request_q_select"):
@@ -373,7 +405,7 @@ class Replication(object):
                 q = build_q(self.effective_q(), excluded)
                 result = compute_plan(self.upstream_snap, self.before, self.upstream_view, request_q_select=q,
                                       reconcile=reconcile, replicated_types=self.types)
-                result.update(q_select=q, excluded=excluded, unsupported=[])
+                result.update(q_select=q, excluded=excluded, unsupported=[], unreplicable=self.unreplicable)
         return result
 
     def entries(self):
@@ -482,9 +514,12 @@ def run(client, params, check_mode=False, upstream=None, diff=False):
 
 def plan_result(replication, plan):
     """The result every mode but record starts from: the plan, and nothing done yet."""
-    return {"plan": public_plan(plan), "changed": False, "task_group": None, "failed_tasks": [],
-            "durations": None, "skipped": plan["skipped"], "conflicts": plan["conflicts"],
-            "neighbours": replication.neighbours}
+    result = {"plan": public_plan(plan), "changed": False, "task_group": None, "failed_tasks": [],
+              "durations": None, "skipped": plan["skipped"], "conflicts": plan["conflicts"],
+              "neighbours": replication.neighbours}
+    if plan.get("unreplicable"):
+        result["warnings"] = [unreplicable_text(plan["unreplicable"])]
+    return result
 
 
 def finish(replication, result, after, changed):
@@ -562,7 +597,7 @@ def replicate_mode(replication, plan, result, decision):
     if failed:
         result["failed_tasks"] = failed
         result["diff"] = replication.diff_of(after, always=True)
-        message = failure_message(result["task_group"], failed)
+        message = failure_message(result["task_group"], failed, atomic=plan["atomic"])
         if not plan["atomic"]:
             result["switched"], result["not_switched"] = switch_report(replication.before, after, replication.upstream_snap)
             message += ("\nThis server (pulpcore %s, before 3.107) switches each distribution as its own sync finishes: "

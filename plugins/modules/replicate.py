@@ -181,9 +181,27 @@ EXAMPLES = r"""
 
 RETURN = r"""
 plan:
-  description: The plan (create, update, rename, delete, unchanged, conflicts, cycles, reconcile, summary, ...).
+  description:
+    - The plan (create, update, rename, delete, unchanged, conflicts, cycles, reconcile, summary, ...).
+    - C(fails) is true when the server's replication is predicted to fail (then a real run is refused
+      before any write); C(failures) names each predicted failure and C(unsupported) each option the
+      downstream's pulpcore lacks for this run (option, needs, server_version, message).
+    - C(atomic) is false on pulpcore before 3.107, where each distribution switches as its own sync finishes.
+    - C(unreplicable) lists, per plugin the downstream lacks, the upstream's distributions in scope
+      that cannot be replicated (plugin, type, distributions); a warning says so.
+    - With O(on_foreign=skip), C(excluded) names the upstream distributions left out.
   returned: always
   type: dict
+switched:
+  description: Upstream base_paths whose downstream distribution serves other content after a failed run (pulpcore before 3.107 only).
+  returned: when the run failed on a server without atomic finalize
+  type: list
+  elements: str
+not_switched:
+  description: The other upstream base_paths of such a run.
+  returned: when the run failed on a server without atomic finalize
+  type: list
+  elements: str
 changes:
   description: What changed, from before/after snapshots of the domain; same shape as the plan's create/update/rename/delete.
   returned: when the run waited

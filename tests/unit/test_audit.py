@@ -126,3 +126,36 @@ def test_each_side_s_content_is_fetched_with_that_side_s_client_and_its_trust():
     report = Auditor(down_client, up_client, {"pulp_href": OWNER, "policy": "labeled"}).run()
     assert report["exact"] is True
     assert sorted(fetched) == [("downstream", "https://down/a/PULP_MANIFEST"), ("upstream", "https://up/a/PULP_MANIFEST")]
+
+
+REPOMD = b"""<?xml version="1.0" encoding="UTF-8"?>
+<repomd xmlns="http://linux.duke.edu/metadata/repo" xmlns:rpm="http://linux.duke.edu/metadata/rpm">
+  <data type="filelists"><location href="repodata/aaa-filelists.xml.gz"/></data>
+  <data type="primary"><location href="repodata/bbb-primary.xml%s"/></data>
+</repomd>"""
+PRIMARY = b"""<?xml version="1.0" encoding="UTF-8"?>
+<metadata xmlns="http://linux.duke.edu/metadata/common" packages="1">
+  <package type="rpm"><name>demo</name><location href="Packages/d/demo-1-1.noarch.rpm"/></package>
+</metadata>"""
+
+
+def test_the_first_package_of_the_served_primary_metadata_is_found_for_each_compression():
+    import bz2
+    import gzip
+    import lzma
+    from ansible_collections.pulpops.replication.plugins.module_utils.audit import first_package_location
+    for suffix, compress in ((b".gz", gzip.compress), (b".xz", lzma.compress), (b".bz2", bz2.compress), (b"", bytes)):
+        fetched = []
+
+        def fetch(url, body=compress(PRIMARY)):
+            fetched.append(url)
+            return 200, body
+        assert first_package_location("http://d/c/rpm-1/", REPOMD % suffix, fetch) == "Packages/d/demo-1-1.noarch.rpm"
+        assert fetched == ["http://d/c/rpm-1/repodata/bbb-primary.xml" + suffix.decode()]
+
+
+def test_zstd_primary_metadata_or_an_unreadable_repomd_gives_no_probe():
+    from ansible_collections.pulpops.replication.plugins.module_utils.audit import first_package_location
+    assert first_package_location("http://d/", REPOMD % b".zst", lambda url: (200, b"")) is None
+    assert first_package_location("http://d/", b"not xml", lambda url: (200, b"")) is None
+    assert first_package_location("http://d/", REPOMD % b".gz", lambda url: (404, b"")) is None
