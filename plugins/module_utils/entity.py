@@ -459,8 +459,8 @@ def distribution_entity(client, dist_type):
     except PulpNotFound:
         plugins = ", ".join(sorted(client.versions()))
         raise PulpError(
-            "The server at %s has no '%s' distributions (%s answers 404); its plugins: %s"
-            % (client.base_url, dist_type, dist_ep, plugins)
+            "option 'type': the server at %s has no '%s' distributions (%s answers 404: its pulp_%s plugin is not "
+            "installed); its plugins: %s" % (client.base_url, dist_type, dist_ep, dist_type.split("/")[0], plugins)
         )
     return Entity(
         kind="%s distribution" % dist_type,
