@@ -408,6 +408,9 @@ def reconcile_steps(upstream, downstream, upstream_pulp, key, types, cycles=None
         members = [domain.named("distributions", item["name"]) for item in cycle]
         if any(m is None or not owned(m, key, pk) for m in members):
             continue
+        if len(set(m["type"] for m in members)) > 1:
+            steps.extend(_cycle_moves(index, members, dict((item["name"], item["to"]) for item in cycle)))
+            continue
         for number, member in enumerate(members):
             temp = "%s-reconcile-%d-%d" % (member["name"], index, number)
             steps.append({"action": "rename", "kind": "distribution", "from": member["name"], "to": temp,
@@ -419,6 +422,27 @@ def reconcile_steps(upstream, downstream, upstream_pulp, key, types, cycles=None
                           "href": member["href"],
                           "why": "base_path cycle: '%s' is served by '%s' upstream" % (member["base_path"], target)})
             member["name"] = target
+    return steps
+
+
+def _cycle_moves(index, members, targets):
+    """A cycle of distributions of different types (an rpm and a file distribution trading base_paths):
+    renames cannot help (a name's type is fixed), so each distribution moves to its base_path, the first
+    one through a temporary base_path. Each base_path is unserved between two of these PATCHes."""
+    steps = []
+
+    def move(member, to, why):
+        steps.append({"action": "move", "kind": "distribution", "name": member["name"], "from": member["base_path"],
+                      "to": to, "href": member["href"], "why": why})
+        member["base_path"] = to
+
+    first = members[0]
+    move(first, "pulpops-reconcile-%d-%s" % (index, first["name"]), "base_path cycle across types: temporary base_path")
+    for member in reversed(members[1:]):
+        move(member, targets[member["name"]], "base_path cycle across types: '%s' serves '%s' upstream"
+             % (targets[member["name"]], member["name"]))
+    move(first, targets[first["name"]], "base_path cycle across types: '%s' serves '%s' upstream"
+         % (targets[first["name"]], first["name"]))
     return steps
 
 
@@ -452,12 +476,14 @@ def predict_steps(snapshot, steps):
     result = copy.deepcopy(snapshot)
     for step in steps:
         kind = PLURAL[step["kind"]]
-        match = step.get("from") if step["action"] == "rename" else step.get("name")
+        match = step.get("from") if step["action"] == "rename" else step.get("name")  # move: by href
         # Renames through temporary names reuse one href: match by href when the step has one.
         for obj in result.get(kind, []):
             if (step.get("href") and obj.get("href") == step["href"]) or (not step.get("href") and obj["name"] == match):
                 if step["action"] == "rename":
                     obj["name"] = step["to"]
+                elif step["action"] == "move":
+                    obj["base_path"] = step["to"]
                 else:
                     obj["labels"] = dict(obj.get("labels") or {}, **{step["key"]: step["value"]})
                 break

@@ -448,7 +448,7 @@ class Replication(object):
 
     # -------------------------------------------------------------- writing
     def apply_steps(self, steps):
-        """Apply reconcile renames (PATCH name) and adopt labels (set_label/); return what was done."""
+        """Apply reconcile renames (PATCH name), moves (PATCH base_path) and adopt labels (set_label/); return what was done."""
         done = []
         for step in steps:
             href = step.get("href")
@@ -456,6 +456,8 @@ class Replication(object):
                 continue
             if step["action"] == "rename":
                 answer = self.client.patch(href, {"name": step["to"]})
+            elif step["action"] == "move":
+                answer = self.client.patch(href, {"base_path": step["to"]})
             else:
                 answer = self.client.post(href + "set_label/", {"key": step["key"], "value": step["value"]})
             self.client.task_result(answer, timeout=self.params["timeout"], poll_interval=self.params["poll_interval"])

@@ -32,14 +32,14 @@ class Down(object):
     def __init__(self):
         self.dists, self.repos, self.remotes = [], [], []
 
-    def replicated(self, name, base_path=None, labels=None, up_base_path=None):
+    def replicated(self, name, base_path=None, labels=None, up_base_path=None, type_path="file/file"):
         labels = dict(LABEL) if labels is None else labels
-        repo = {"pulp_href": href("repositories"), "name": name, "pulp_labels": dict(labels)}
+        repo = {"pulp_href": href("repositories", type_path), "name": name, "pulp_labels": dict(labels)}
         repo["latest_version_href"] = repo["pulp_href"] + "versions/1/"
         self.repos.append(repo)
-        self.remotes.append({"pulp_href": href("remotes"), "name": name, "pulp_labels": dict(labels),
-                             "url": UP + (up_base_path or base_path or name) + "/PULP_MANIFEST"})
-        self.dists.append({"pulp_href": href("distributions"), "name": name, "base_path": base_path or name,
+        self.remotes.append({"pulp_href": href("remotes", type_path), "name": name, "pulp_labels": dict(labels),
+                             "url": UP + (up_base_path or base_path or name) + "/"})
+        self.dists.append({"pulp_href": href("distributions", type_path), "name": name, "base_path": base_path or name,
                            "pulp_labels": dict(labels), "repository": None, "publication": None,
                            "repository_version": repo["latest_version_href"]})
         return self

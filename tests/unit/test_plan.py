@@ -155,6 +155,18 @@ def test_base_path_swap_with_reconcile_renames_through_temporary_names():
     assert result["update"]["distributions"] == {"a": ["serves"], "b": ["serves"]}
 
 
+def test_a_swap_between_an_rpm_and_a_file_distribution_is_reconciled_by_moving_base_paths():
+    down = Down().replicated("r", type_path="rpm/rpm").replicated("f")
+    ups = [up_dist("r", base_path="f", type_path="rpm/rpm"), up_dist("f", base_path="r")]
+    bare = plan(ups, down)
+    assert [sorted(i["name"] for i in c) for c in bare["cycles"]] == [["f", "r"]] and bare["fails"] is True
+    result = plan(ups, down, reconcile=True)
+    assert [(s["action"], s["name"], s["from"], s["to"]) for s in result["reconcile"]] == [
+        ("move", "f", "f", "pulpops-reconcile-0-f"), ("move", "r", "r", "f"), ("move", "f", "pulpops-reconcile-0-f", "r")]
+    assert result["fails"] is False and result["create"] == {} and result["delete"] == {}
+    assert result["update"]["distributions"] == {"f": ["base_path"], "r": ["base_path"]}
+
+
 def test_three_way_rotation_is_one_cycle():
     down = Down().replicated("a").replicated("b").replicated("c")
     ups = [up_dist("a", base_path="b"), up_dist("b", base_path="c"), up_dist("c", base_path="a")]
