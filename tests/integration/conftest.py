@@ -45,6 +45,9 @@ class Lab:
         """Whether that side's pulpcore has ``feature`` (server_features.FEATURES), read from its status."""
         return self.client(side).supports(feature)
 
+    def has_plugin(self, side, plugin):
+        return plugin in self.client(side).versions()
+
     def version_text(self, side):
         return ".".join(str(part) for part in self.client(side).core_version)
 
@@ -83,10 +86,11 @@ class Lab:
         return name
 
     def seed(self, domain, count=3, prefix="dist-", serve="publication", start=1, server="upstream",
-             keep_content=False):
-        """Create ``count`` published, distributed file repositories with the lab's seeder."""
+             keep_content=False, kind="file"):
+        """Create ``count`` published, distributed repositories (``kind``: file, rpm, mixed) with the lab's seeder."""
         cmd = [sys.executable, PULPLAB, "seed", "--server", server, "--domain", domain, "--count", str(count),
-               "--prefix", prefix, "--serve", serve, "--start", str(start), "--poll-interval", str(SEED_POLL)]
+               "--prefix", prefix, "--serve", serve, "--start", str(start), "--poll-interval", str(SEED_POLL),
+               "--type", kind]
         cmd += ["--keep-content"] if keep_content else []
         subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
 
