@@ -82,6 +82,7 @@ from ansible_collections.pulpops.replication.plugins.module_utils.snapshot impor
 from ansible_collections.pulpops.replication.plugins.module_utils.timestamps import format_time, utc_now
 
 PAGE_SIZE = 1000
+MOVE_POLL_INTERVAL = 0.02  # seconds between looks at a base_path move's task (reconcile of a cross-type cycle)
 
 
 def server_view(client):
@@ -460,7 +461,9 @@ class Replication(object):
                 answer = self.client.patch(href, {"base_path": step["to"]})
             else:
                 answer = self.client.post(href + "set_label/", {"key": step["key"], "value": step["value"]})
-            self.client.task_result(answer, timeout=self.params["timeout"], poll_interval=self.params["poll_interval"])
+            # A move leaves its old base_path unserved until the next move fills it: wait for it closely.
+            poll = MOVE_POLL_INTERVAL if step["action"] == "move" else self.params["poll_interval"]
+            self.client.task_result(answer, timeout=self.params["timeout"], poll_interval=poll)
             done.append(step)
         return done
 

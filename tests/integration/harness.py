@@ -217,6 +217,7 @@ class ServingWatch:
         self.urls = list(urls)
         self.pause = pause
         self.errors = []
+        self.error_times = []  # (url, monotonic seconds) of each answer that was not 200
         self.fetches = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
@@ -236,7 +237,16 @@ class ServingWatch:
                 self.fetches += 1
                 if status != 200:
                     self.errors.append((url, status))
+                    self.error_times.append((url, time.monotonic()))
             time.sleep(self.pause)
+
+    def longest_gap(self):
+        """Seconds from the first to the last failed fetch of one URL, the longest over the URLs (0: none)."""
+        spans = {}
+        for url, at in self.error_times:
+            first, _last = spans.get(url, (at, at))
+            spans[url] = (first, at)
+        return max([last - first for first, last in spans.values()] or [0.0])
 
     def __enter__(self):
         self._thread.start()

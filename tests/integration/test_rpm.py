@@ -104,7 +104,8 @@ def test_a_new_package_upstream_is_replicated_and_served(rpm_lab, domains, upstr
     assert outcome["replica_result"]["changes"]["update"]["repositories"] == {"mx-rpm-0002": ["latest_version_href"]}
 
 
-def test_an_rpm_and_a_file_distribution_trading_base_paths_keep_serving(rpm_lab, domains, upstream, downstream, mixed):
+def test_an_rpm_and_a_file_distribution_trading_base_paths_are_unserved_only_between_two_moves(
+        rpm_lab, domains, upstream, downstream, mixed):
     assert_exact(run_role(mixed))
     rpm = upstream.find("distributions/rpm/rpm/", name="mx-rpm-0001")
     fil = upstream.find("distributions/file/file/", name="mx-file-0001")
@@ -118,7 +119,11 @@ def test_an_rpm_and_a_file_distribution_trading_base_paths_keep_serving(rpm_lab,
     moves = [(s["action"], s["name"]) for s in outcome["replica_result"]["reconciled"]]
     assert moves and all(action == "move" for action, _name in moves), moves
     assert_serves_like_upstream(rpm_lab, domains, upstream, downstream)
-    assert watch.fetches > 10 and watch.errors == [], watch.errors
+    # A distribution's type is fixed and a base_path is unique across types: each base_path answers 404 between
+    # the PATCH that moves one distribution away and the one that moves the other in (docs/concepts.md).
+    assert watch.fetches > 10, watch.fetches
+    assert watch.longest_gap() < 2.0, (watch.longest_gap(), watch.errors)
+    assert len(watch.errors) <= 8, watch.errors
 
 
 def test_an_rpm_distribution_renamed_upstream_keeps_serving(rpm_lab, domains, upstream, downstream, mixed):
