@@ -11,15 +11,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 def utc_now():
-    """Now, as a naive UTC datetime."""
-    return datetime.utcnow()
+    """Now, as a naive UTC datetime (datetime.utcnow() is deprecated from Python 3.12 on)."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def _naive_utc(moment):
