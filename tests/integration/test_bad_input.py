@@ -169,6 +169,7 @@ CASES = {
         ("q_select", "name=(", {}, ["q_select", "q: Syntax error"]),
         ("check_content", "maybe", {}, None),
         ("content_names", {"x1": "y2"}, {}, None),
+        ("skipped_names", {"x1": "y2"}, {}, None),
         ("parallel", "abc", {}, None),
         ("parallel", 0, {}, None),
         ("parallel", -2, {}, None),
