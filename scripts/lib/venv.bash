@@ -54,9 +54,11 @@ find_python() {
     return 1
 }
 
-# The venv of an ansible-core line: .cache/venv-py<python>.
+# The venv of an ansible-core line: venv-py<python> under $PULPOPS_VENV_CACHE (default
+# ~/.cache/pulpops-replication), outside the checkout, so a clean clone on the same machine reuses it
+# (its requirements stamp decides when it is brought up to date).
 line_venv() {
-    echo "$REPO/.cache/venv-py${LINE_PYTHON[$1]}"
+    echo "${PULPOPS_VENV_CACHE:-$HOME/.cache/pulpops-replication}/venv-py${LINE_PYTHON[$1]}"
 }
 
 # Create the venv of ansible-core line $1 if missing and install requirements/controller-lines.txt
