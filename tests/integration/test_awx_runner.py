@@ -8,6 +8,7 @@ its artifacts: status, rc and the job events (the ``replica_result`` fact, the s
 ``replica_summary`` artifact of set_stats).
 """
 
+import datetime
 import os
 import subprocess
 import sys
@@ -85,16 +86,18 @@ def served(client):
     return sorted((d["name"], d["base_path"]) for d in client.list_all("distributions/file/file/"))
 
 
-def wait_for_holder(client, text, timeout=300):
-    """Wait until the domain's lock is held by an owner containing ``text``."""
+def wait_for_holder(client, text, job, timeout=300):
+    """Wait until the domain's lock is held by an owner containing ``text`` (while ``job`` runs)."""
     lock = DomainLock(client, owner="test-observer")
     deadline = time.time() + timeout
-    while time.time() < deadline:
+    while time.time() < deadline and job.process.poll() is None:
         holder = lock.status()["holder"]
         if holder and text in (holder.get("owner") or ""):
             return holder
         time.sleep(0.3)
-    raise AssertionError("no holder with %r within %s s" % (text, timeout))
+    if job.process.poll() is None:
+        job.process.kill()
+    raise AssertionError("no holder with %r while the job ran: %r" % (text, job.wait()))
 
 
 def assert_from_artifact(result, artifact):
@@ -186,7 +189,7 @@ def test_jobs_replicate_wait_for_each_other_rerun_and_check(with_domains, artifa
         return awx.Job(artifact, tmp_path, job_id, inventory(hosts), credential(lab), **kwargs)
 
     first = job(101).start()
-    holder = wait_for_holder(down, "awx_job=101")
+    holder = wait_for_holder(down, "awx_job=101", first)
     second = job(102).start()
     first, second = first.wait(), second.wait()
     print("job 101: %.1f s, job 102 (waited for 101): %.1f s" % (first.seconds, second.seconds))
@@ -276,9 +279,10 @@ def test_fan_out_across_two_servers_with_one_failure(with_domains, artifact, tmp
     assert table[-1] == "5 replica(s), 1 failed"
 
     # In parallel: at one moment all four hosts held their domain's lock.
-    taken = {e["event_data"]["host"]: e["created"] for e in result.events
-             if e.get("event") == "runner_on_ok" and e["event_data"].get("task") == LOCK_TASK}
-    given = {e["event_data"]["host"]: e["created"] for e in result.events
-             if e.get("event") == "runner_on_ok" and e["event_data"].get("task") == UNLOCK_TASK}
+    def when(task):
+        return {e["event_data"]["host"]: datetime.datetime.fromisoformat(e["created"]) for e in result.events
+                if e.get("event") == "runner_on_ok" and e["event_data"].get("task") == task}
+
+    taken, given = when(LOCK_TASK), when(UNLOCK_TASK)
     assert sorted(taken) == sorted(given) == sorted(good), (taken, given)
     assert max(taken.values()) < min(given.values()), (taken, given)
