@@ -137,7 +137,7 @@ def test_bad_input_gives_one_line_and_changes_nothing(lab, downstream, domains):
         # an option the module does not know
         task(lab, domains, name="odd", base_path="odd", remote="x"),
         # a plugin type the server does not have
-        task(lab, domains, name="rpms", base_path="rpms", type="rpm"),
+        task(lab, domains, name="debs", base_path="debs", type="deb"),
         # a name missing altogether
         task(lab, domains, base_path="anon"),
     ])
@@ -148,6 +148,6 @@ def test_bad_input_gives_one_line_and_changes_nothing(lab, downstream, domains):
     assert "repository 'no-such-repo'" in unknown_repo["msg"]
     assert "'b-0001'" in taken["msg"] and "already taken" in taken["msg"]
     assert "remote" in unsupported["msg"]
-    assert "'rpm'" in no_plugin["msg"]
+    assert no_plugin["msg"].startswith("option 'type'") and "'deb'" in no_plugin["msg"]
     assert "name" in no_name["msg"]
     assert state_of(downstream) == before
