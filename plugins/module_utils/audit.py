@@ -276,8 +276,8 @@ def table(report, limit=50):
     if len(report["differences"]) > limit:
         lines.append("... and %d more (see the JSON report)" % (len(report["differences"]) - limit))
     for item in report.get("skipped", []):
-        lines.append("%-9s %-6s %-40s %s" % ("skipped", item["type"], "%s (%s)" % (item["name"], item["base_path"]),
-                                            item["detail"]))
+        label = "%s (%s)" % (item["name"], item["base_path"])
+        lines.append("%-9s %-6s %-40s %s" % ("skipped", item["type"], label, item["detail"]))
     counts = ", ".join("%s %d" % (k, v) for k, v in sorted(report["summary"].items()) if v and k != "skipped")
     lines.append("%d distribution(s) checked: %s%s" % (
         report["distributions"], "exact" if report["exact"] else counts,
