@@ -50,8 +50,8 @@ def timed_role(variables, label):
         sys.exit(1)
     result = outcome["replica_result"]
     state = "skipped" if result.get("skipped_reason") else "replicated"
-    print("%-30s %7.1f s  (%s; audit %s; load %s; phases %s)" % (label, seconds, state, result.get("audit"), load(),
-                                                               result.get("phases")))
+    figures = (label, seconds, state, result.get("audit"), load(), result.get("phases"))
+    print("%-30s %7.1f s  (%s; audit %s; load %s; phases %s)" % figures)
     return seconds
 
 
