@@ -19,6 +19,7 @@ injector templates are rendered as AWX renders them (render_injectors). A finish
 from ``artifacts/<ident>/``: status, rc, and the job events.
 """
 
+import atexit
 import functools
 import glob
 import json
@@ -70,6 +71,7 @@ def built_collection():
     """Build this checkout and install the tarball into a fresh collections path (once per process)."""
     started = time.time()
     artifact = Artifact(tempfile.mkdtemp(prefix="awx-artifact-"))
+    atexit.register(shutil.rmtree, artifact.root, True)
     build = subprocess.run([tool("ansible-galaxy"), "collection", "build", "--output-path", artifact.root, REPO],
                            check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                            env=clean_env(), cwd=artifact.root)
