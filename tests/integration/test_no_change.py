@@ -13,6 +13,10 @@ import pytest
 from tests.integration.harness import ansible_playbook, changed_tasks, read_result, result_task, role_vars, run_role, unique
 
 
+# What new content in dist-0002 changes: a new repository version, and the distribution switched to it.
+NEW_CONTENT_OF_DIST_0002 = {"distributions": {"dist-0002": ["serves"]}, "repositories": {"dist-0002": ["latest_version_href"]}}
+
+
 def served(client):
     return sorted((d["name"], d["base_path"]) for d in client.list_all("distributions/file/file/"))
 
@@ -72,7 +76,7 @@ def test_a_skipped_run_after_a_replicating_run_in_one_play_reports_only_itself(l
 
     assert proc.returncode == 0 and results, proc.stdout[-4000:]
     first, second = results["first"], results["second"]
-    assert first["skipped_reason"] == "" and first["changes"]["update"] == {"distributions": {"dist-0002": ["serves"]}}
+    assert first["skipped_reason"] == "" and first["changes"]["update"] == NEW_CONTENT_OF_DIST_0002
     assert first["lock"]["acquired"] is True and first["record"]["written"] is True
     assert {"check", "lock", "replicate", "verify", "unlock"} <= set(first["phases"])
     assert "nothing changed" in second["skipped_reason"]
@@ -106,7 +110,7 @@ def test_new_content_in_one_repository_replicates_just_that_one(lab, domains, up
 
     assert_exact(outcome)
     assert outcome["replica_result"]["partial_q_select"] == 'name__in="dist-0002"'
-    assert outcome["replica_result"]["changes"]["update"] == {"distributions": {"dist-0002": ["serves"]}}
+    assert outcome["replica_result"]["changes"]["update"] == NEW_CONTENT_OF_DIST_0002
     again = run_role(role_vars(lab, domains, replicated))
     assert "nothing changed" in again["replica_result"]["skipped_reason"], again["output"][-3000:]
 
