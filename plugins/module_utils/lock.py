@@ -37,6 +37,7 @@ from ansible_collections.pulpops.replication.plugins.module_utils.client import 
     PulpValidationError,
 )
 from ansible_collections.pulpops.replication.plugins.module_utils.guard_document import (
+    GUARD_ENDPOINT,
     GuardDocument,
     parse_document,
 )
@@ -177,6 +178,7 @@ class DomainLock(object):
         self._monotonic = monotonic
         self._server_date = None
         self._server_date_at = None
+        self._broke_stale = False
         hooks = client.session.hooks.setdefault("response", [])
         if not isinstance(hooks, list):
             hooks = [hooks]
@@ -264,6 +266,7 @@ class DomainLock(object):
             return "held", holder
         if holder.expired(now):
             # Break the stale lease by its own href: a newer holder's guard has another href.
+            self._broke_stale = True
             self.document.delete(holder.guard)
             created = self._create()
             if created is not None:
@@ -284,13 +287,16 @@ class DomainLock(object):
                     "acquired": outcome in ("acquired", "held"),
                     "changed": outcome in ("acquired", "would_acquire"),
                     "free": outcome == "would_acquire",
+                    # Taken by the first create, nobody else's lease met: nothing replicated into the domain
+                    # under this lock between a plan read before it and the lease.
+                    "contended": attempt > 0 or self._broke_stale,
                     "waited": waited,
                     "holder": holder.as_dict() if holder else None,
                     "lock_href": holder.href if (holder and outcome != "would_acquire") else None,
                     "token": holder.token if (holder and outcome != "would_acquire") else None,
                 }
             if self.check_mode:
-                return {"acquired": False, "changed": False, "free": False, "waited": waited,
+                return {"acquired": False, "changed": False, "free": False, "waited": waited, "contended": True,
                         "holder": holder.as_dict() if holder else None,
                         "lock_href": holder.href if holder else None, "token": None}
             remaining = timeout - (self._monotonic() - started)
@@ -317,8 +323,15 @@ class DomainLock(object):
                 delay = min(delay, until_end)
         return max(0.01, min(delay, remaining))
 
-    def release(self, force=False):
-        """Give the lock back. Idempotent; another owner's lock only with ``force``."""
+    def release(self, force=False, lock_href=None):
+        """Give the lock back. Idempotent; another owner's lock only with ``force``.
+
+        With ``lock_href`` (what acquire returned), one DELETE of exactly that lease and no read: the
+        href is only ever this owner's own lease (a lease taken over since has another href), so the
+        owner need not be compared; a lease already gone leaves everything as it is.
+        """
+        if lock_href and not force and not self.check_mode:
+            return self._release_by_href(lock_href)
         holder = self.read()
         if holder is None:
             return {"changed": False, "released": False, "holder": None, "lock_href": None}
@@ -332,6 +345,14 @@ class DomainLock(object):
         if not self.check_mode:
             self.document.delete(holder.guard)
         return {"changed": True, "released": True, "holder": holder.as_dict(), "lock_href": holder.href}
+
+    def _release_by_href(self, lock_href):
+        guards = self.client.href(GUARD_ENDPOINT)
+        if not lock_href.startswith(guards) or lock_href.rstrip("/").count("/") <= guards.rstrip("/").count("/"):
+            raise PulpError("lock_href %r is not a lease of domain %s: give the lock_href that acquiring lock %r returned"
+                            " (a content guard under %s)" % (lock_href, self.client.domain, self.name, guards))
+        released = self.client.delete_found(lock_href)
+        return {"changed": released, "released": released, "holder": None, "lock_href": lock_href}
 
     def renew(self, ttl=None):
         """Extend this owner's lease to ``ttl`` s from now (server clock)."""

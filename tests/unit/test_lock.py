@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from ansible_collections.pulpops.replication.plugins.module_utils.client import PulpNotFound, PulpValidationError
+from ansible_collections.pulpops.replication.plugins.module_utils.client import PulpError, PulpNotFound, PulpValidationError
 from ansible_collections.pulpops.replication.plugins.module_utils.lock import (
     DomainLock,
     Holder,
@@ -37,6 +37,7 @@ class FakeServer:
         self.counter = 0
         self.deletes = []
         self.posts = 0
+        self.gets = 0
 
     def tick(self, seconds):
         self.now += timedelta(seconds=seconds)
@@ -53,8 +54,12 @@ class FakeClient:
         for hook in self.session.hooks["response"]:
             hook(FakeResponse(self.server.now))
 
+    def href(self, path):
+        return "/pulp/mirror/api/v3/" + path
+
     def get(self, path, params=None, allow_404=False):
         self._answer()
+        self.server.gets += 1
         found = [g for g in self.server.guards.values() if g["name"] == params["name"]]
         return {"count": len(found), "results": [dict(g) for g in found]}
 
@@ -88,6 +93,11 @@ class FakeClient:
                 return None
             raise PulpNotFound("DELETE %s: not found (404)" % href, status=404)
         del self.server.guards[href]
+
+    def delete_found(self, href):
+        self._answer()
+        self.server.deletes.append(href)
+        return self.server.guards.pop(href, None) is not None
 
 
 def make_lock(server, owner, ttl=60, check_mode=False):
@@ -185,6 +195,48 @@ def test_release_is_idempotent_and_refuses_another_owners_lock_without_force():
     assert make_lock(server, "bob").release(force=True)["changed"] is True
     assert server.guards == {}
     assert make_lock(server, "alice").release()["changed"] is False
+
+
+def test_an_uncontended_acquire_and_release_are_one_request_each():
+    server = FakeServer()
+    taken = make_lock(server, "alice").acquire(timeout=0)
+    assert taken["contended"] is False and (server.posts, server.gets) == (1, 0)
+
+    released = make_lock(server, "alice").release(lock_href=taken["lock_href"])
+
+    assert released["changed"] is True and server.guards == {}
+    assert (server.posts, server.gets, server.deletes) == (1, 0, [taken["lock_href"]])
+
+
+def test_release_by_href_never_touches_a_lease_taken_over_since():
+    server = FakeServer()
+    mine = make_lock(server, "alice", ttl=10).acquire(timeout=0)
+    server.tick(11)
+    theirs = make_lock(server, "bob").acquire(timeout=0)  # alice's lease ended: bob broke it
+    assert theirs["contended"] is True and theirs["lock_href"] != mine["lock_href"]
+
+    late = make_lock(server, "alice").release(lock_href=mine["lock_href"])
+
+    assert late["changed"] is False
+    assert list(server.guards) == [theirs["lock_href"]]
+
+
+def test_release_by_href_refuses_an_href_that_is_no_lease_of_the_domain():
+    server = FakeServer()
+    taken = make_lock(server, "alice").acquire(timeout=0)
+    for href in ("/pulp/mirror/api/v3/distributions/file/file/0001/", "/pulp/mirror/api/v3/contentguards/core/content_redirect/"):
+        with pytest.raises(PulpError) as err:
+            make_lock(server, "alice").release(lock_href=href)
+        assert "lock_href" in err.value.message and href in err.value.message
+    assert list(server.guards) == [taken["lock_href"]] and server.deletes == []
+
+
+def test_a_wait_for_the_lock_is_contended():
+    server = FakeServer()
+    alice = make_lock(server, "alice", ttl=5)
+    alice.acquire(timeout=0)
+    result = make_lock(server, "bob").acquire(timeout=30, poll_interval=1)
+    assert result["acquired"] is True and result["contended"] is True and result["waited"] > 0
 
 
 def test_renew_moves_the_lease_end_and_keeps_the_identity():
