@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
 import json
 import random
 import re
@@ -50,6 +51,18 @@ TASK_FINAL_STATES = ("completed", "failed", "canceled", "skipped")
 TASK_ERROR_STATES = ("failed", "canceled")
 TASK_ACTIVE_STATES = ("waiting", "running", "canceling")
 MAX_HREF_FILTER_CHARS = 2000
+# The cookies of a session: Django's session id and its CSRF token (kept together, never written anywhere).
+SESSION_COOKIES = ("sessionid", "csrftoken")
+
+# Where sessions outlive one client (plugin_utils/session_keeper.py, set by the collection's action
+# plugins for the task they run in the controller); None: each client logs in for itself.
+_SESSION_STORE = [None]
+
+
+def use_session_store(store):
+    """Make every PulpClient built from now on in this process reuse and offer sessions through ``store``
+    (an object with get(key), put(key, cookies, logout), drop(key)); None turns it off."""
+    _SESSION_STORE[0] = store
 
 
 # The user:password@ part of a URL: up to the last '@' before the host's end (a password may hold an '@').
@@ -215,8 +228,12 @@ class PulpClient(object):
         self.backoff = backoff
         self.use_session = use_session
         self.request_count = 0
+        self.login_count = 0  # logins this client made itself (not sessions it reused)
         self._status = None
         self._logged_in = None
+        self._store = _SESSION_STORE[0] if use_session else None
+        self._reused_session = False
+        self._trust = (bool(validate_certs), ca_cert, client_cert, client_key)
         self.session = requests.Session()
         self.session.headers["User-Agent"] = user_agent
         self.session.headers["Accept"] = "application/json"
@@ -315,20 +332,75 @@ class PulpClient(object):
         return HTTPBasicAuth((self.username or "").encode("utf-8"), (self._password or "").encode("utf-8"))
 
     def login(self):
-        """Upgrade to a session where the server has POST .../login/; basic auth otherwise."""
+        """Upgrade to a session where the server has POST .../login/; basic auth otherwise.
+
+        With a session store, a session this user already holds on this server (same URL, API root,
+        password and trust) is reused without a request, and a new one is offered to the store.
+        """
         if self._logged_in is not None:
             return self._logged_in
         self._logged_in = False
         if not self.use_session or self._basic_auth() is None:
             return False
+        if self._store is not None and self._reuse_stored_session():
+            return True
         url = self.url("login/")
         response = self._send("POST", url, auth=self._basic_auth(), headers={"Content-Type": "application/json"}, data="{}")
         if response.status_code in (200, 201) and self.session.cookies.get("sessionid"):
             self._logged_in = True
+            self.login_count += 1
+            if self._store is not None:
+                self._offer_session(url)
         elif response.status_code in (401, 403):
             raise self._error(response, "POST", url)
         # 404/405: an older server without the login endpoint: keep basic auth.
         return self._logged_in
+
+    def session_key(self):
+        """What a kept session is filed under: a digest of the server, the user, the password and the trust,
+        so that another password, CA or client certificate never gets this session."""
+        material = json.dumps([self.base_url, self.api_root, self.username or "", self._password or ""] + list(self._trust))
+        return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+    def _reuse_stored_session(self):
+        try:
+            cookies = self._store.get(self.session_key())
+        except Exception:  # pylint: disable=broad-except  # the store is an optimisation: log in instead
+            return False
+        if not cookies:
+            return False
+        for cookie in cookies:
+            self.session.cookies.set(cookie["name"], cookie["value"], domain=cookie.get("domain", ""),
+                                     path=cookie.get("path", "/"), secure=bool(cookie.get("secure")))
+        self._logged_in = self._reused_session = True
+        return True
+
+    def _offer_session(self, login_url):
+        cookies = [{"name": c.name, "value": c.value, "domain": c.domain, "path": c.path, "secure": bool(c.secure)}
+                   for c in self.session.cookies if c.name in SESSION_COOKIES]
+        validate, ca_cert, client_cert, client_key = self._trust
+        logout = {"url": login_url, "referer": self._origin + "/", "validate_certs": validate, "ca_cert": ca_cert,
+                  "client_cert": client_cert, "client_key": client_key, "timeout": min(CONNECT_TIMEOUT, self.timeout)}
+        try:
+            self._store.put(self.session_key(), cookies, logout)
+        except Exception:  # pylint: disable=broad-except  # not kept: the next task logs in again
+            pass
+
+    def _session_expired(self):
+        """A reused session was refused (expired, logged out, or the server's sessions were cleared): forget it
+        and log in again. True when the request should be sent once more."""
+        if not self._reused_session:
+            return False
+        self._reused_session = False
+        try:
+            self._store.drop(self.session_key())
+        except Exception:  # pylint: disable=broad-except
+            pass
+        for name in SESSION_COOKIES:
+            while name in self.session.cookies:
+                self.session.cookies.pop(name, None)
+        self._logged_in = None
+        return True
 
     # ------------------------------------------------------------- requests
     def _send(self, method, url, auth=None, **kwargs):
@@ -397,10 +469,27 @@ class PulpClient(object):
     def _sleep(self, attempt):
         time.sleep(self.backoff * (2 ** attempt) * (0.5 + random.random() / 2))
 
-    def request(self, method, path, params=None, json_body=None, files=None, data=None, allow_404=False):
-        """Send one request with the client's authentication; return the decoded JSON body (or None)."""
+    def request(self, method, path, params=None, json_body=None, files=None, data=None, allow_404=False, missing=None):
+        """Send one request with the client's authentication; return the decoded JSON body (or None;
+        ``missing`` for a 404 with ``allow_404``)."""
         method = method.upper()
         url = self.url(path)
+        response = self._authenticated(method, url, params, json_body, files, data)
+        if response.status_code in (401, 403) and files is None and self._session_expired():
+            # Refused before acting on it: send it again with a new login.
+            response = self._authenticated(method, url, params, json_body, files, data)
+        if response.status_code == 404 and allow_404:
+            return missing
+        if response.status_code >= 400:
+            raise self._error(response, method, url)
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            return {"text": response.text}
+
+    def _authenticated(self, method, url, params, json_body, files, data):
         self.login()
         headers = {}
         auth = None
@@ -417,17 +506,7 @@ class PulpClient(object):
         elif json_body is not None:
             kwargs["data"] = json.dumps(json_body)
             headers["Content-Type"] = "application/json"
-        response = self._send(method, url, auth=auth, **kwargs)
-        if response.status_code == 404 and allow_404:
-            return None
-        if response.status_code >= 400:
-            raise self._error(response, method, url)
-        if response.status_code == 204 or not response.content:
-            return None
-        try:
-            return response.json()
-        except ValueError:
-            return {"text": response.text}
+        return self._send(method, url, auth=auth, **kwargs)
 
     def fetch(self, url):
         """GET any URL without credentials (content the content app serves anonymously): the
@@ -446,6 +525,10 @@ class PulpClient(object):
 
     def delete(self, path, allow_404=False):
         return self.request("DELETE", path, allow_404=allow_404)
+
+    def delete_found(self, path):
+        """DELETE ``path``: True when it was there, False when the server answered 404."""
+        return self.request("DELETE", path, allow_404=True, missing=False) is not False
 
     def list(self, path, params=None, page_size=1000):
         """Yield every item of a list endpoint, following ``next`` links."""

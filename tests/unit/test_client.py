@@ -555,3 +555,72 @@ def test_the_permission_of_each_call_the_collection_makes():
     assert needed_permission("POST", api + "distributions/file/file/0190/set_label/") == "file.change_filedistribution"
     assert needed_permission("PATCH", api + "repositories/rpm/rpm/0190/") == "rpm.change_rpmrepository"
     assert needed_permission("GET", api + "status/") is None
+
+
+# --------------------------------------------------------- kept sessions
+class MemoryStore:
+    """What client.use_session_store expects, in memory (the keeper's protocol is tested in test_session_keeper)."""
+
+    def __init__(self):
+        self.kept = {}
+        self.logouts = {}
+        self.dropped = []
+
+    def get(self, key):
+        return self.kept.get(key)
+
+    def put(self, key, cookies, logout):
+        self.kept[key] = cookies
+        self.logouts[key] = logout
+
+    def drop(self, key):
+        self.dropped.append(key)
+        self.kept.pop(key, None)
+
+
+@pytest.fixture
+def store():
+    kept = MemoryStore()
+    pulp_client.use_session_store(kept)
+    yield kept
+    pulp_client.use_session_store(None)
+
+
+def test_a_kept_session_is_reused_by_the_next_client_without_a_login(fake, store):
+    make_client().get("repositories/")
+    second = make_client()
+    second.post("repositories/file/file/", {"name": "r"})
+
+    assert len(fake.calls_to("POST", "/login/")) == 1 and second.login_count == 0
+    write = fake.calls_to("POST", "/repositories/file/file/")[0]
+    assert write["auth"] is None and write["headers"]["X-CSRFToken"] == "csrf-token-1"
+    (logout,) = store.logouts.values()
+    assert logout["url"] == BASE + "/pulp/default/api/v3/login/" and PASSWORD not in json.dumps(logout)
+
+
+def test_another_password_or_trust_never_gets_a_kept_session(fake, store):
+    make_client().get("repositories/")
+    make_client(password="other-" + PASSWORD).get("repositories/")
+    make_client(validate_certs=False).get("repositories/")
+    make_client(username="reader").get("repositories/")
+
+    assert len(fake.calls_to("POST", "/login/")) == 4 and len(store.kept) == 4
+    assert all(PASSWORD not in key for key in store.kept)
+
+
+def test_a_kept_session_the_server_refuses_is_dropped_and_the_request_sent_again_after_a_new_login(fake, store):
+    make_client().get("repositories/")
+    fake.script("POST", "/repositories/file/file/", (403, {"detail": "Authentication credentials were not provided."}),
+                (201, {"pulp_href": "/r/"}))
+    second = make_client()
+
+    assert second.post("repositories/file/file/", {"name": "r"}) == {"pulp_href": "/r/"}
+    assert len(store.dropped) == 1 and second.login_count == 1
+    assert len(fake.calls_to("POST", "/login/")) == 2 and len(fake.calls_to("POST", "/repositories/file/file/")) == 2
+
+
+def test_a_refusal_of_a_fresh_login_is_not_tried_again(fake, store):
+    fake.script("GET", "/repositories/", (403, {"detail": "You do not have permission to perform this action."}))
+    with pytest.raises(PulpAuthError):
+        make_client().get("repositories/")
+    assert len(fake.calls_to("GET", "/repositories/")) == 1 and store.dropped == []
