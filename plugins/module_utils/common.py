@@ -131,8 +131,12 @@ def module_argument_spec(argument_spec=None):
     return spec
 
 
-class ModuleExit(Exception):
-    """Raised by ControllerModule.exit_json/fail_json: ``result`` is what the module would have returned."""
+class ModuleExit(BaseException):
+    """Raised by ControllerModule.exit_json/fail_json: ``result`` is what the module would have returned.
+
+    Like the SystemExit that ends a module process, it is no error: ``except Exception`` (run_safely's
+    report of unexpected errors among them) lets it through to the action plugin that catches it.
+    """
 
     def __init__(self, result):
         super(ModuleExit, self).__init__(result.get("msg", ""))
@@ -145,10 +149,11 @@ class ControllerModule(PulpModuleMixin):
     The parameters go through the same ArgumentSpecValidator as an AnsibleModule's (types,
     defaults, choices, environment fallbacks, no_log values); exit_json and fail_json raise
     ModuleExit with the result, secrets masked, instead of printing it and exiting. Used by
-    the collection's action plugins to run read-only work without a module process.
+    the collection's action plugins to run a module without a module process
+    (plugin_utils/in_controller.py).
     """
 
-    def __init__(self, name, argument_spec, args, check_mode=False, diff=False):
+    def __init__(self, name, argument_spec, args, check_mode=False, diff=False, **rules):
         self._name = name
         self.argument_spec = module_argument_spec(argument_spec)
         self.raw_params = dict(args)
@@ -156,7 +161,8 @@ class ControllerModule(PulpModuleMixin):
         self._diff = diff
         self.no_log_values = set()
         self.params = dict(args)
-        validation = ModuleArgumentSpecValidator(self.argument_spec).validate(self.params)
+        # rules: mutually_exclusive, required_if, ... as a module passes them to AnsibleModule
+        validation = ModuleArgumentSpecValidator(self.argument_spec, **rules).validate(self.params)
         self.params.update(validation.validated_parameters)
         self.no_log_values.update(validation._no_log_values)  # pylint: disable=protected-access
         self._mask_url_passwords()

@@ -155,24 +155,33 @@ def run(module):
     return result
 
 
-def main():
-    module = PulpModule(
-        argument_spec=dict(
-            name=dict(type="str", required=True),
-            type=dict(type="str", default="file"),
-            base_path=dict(type="str"),
-            repository=dict(type="str"),
-            repository_version=dict(type="str"),
-            publication=dict(type="str"),
-            content_guard=dict(type="str"),
-            pulp_labels=dict(type="dict"),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-            match=dict(type="str", choices=["name", "base_path"], default="name"),
-        ),
-        mutually_exclusive=[("repository", "repository_version", "publication")],
+def argument_spec():
+    """The module's own options (the connection options are added by PulpModule and ControllerModule)."""
+    return dict(
+        name=dict(type="str", required=True),
+        type=dict(type="str", default="file"),
+        base_path=dict(type="str"),
+        repository=dict(type="str"),
+        repository_version=dict(type="str"),
+        publication=dict(type="str"),
+        content_guard=dict(type="str"),
+        pulp_labels=dict(type="dict"),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        match=dict(type="str", choices=["name", "base_path"], default="name"),
     )
+
+
+MODULE_OPTIONS = dict(mutually_exclusive=[("repository", "repository_version", "publication")])
+
+
+def execute(module):
+    """The module, given a PulpModule (module process) or a ControllerModule (plugin_utils/in_controller.py)."""
     check_inputs(module)
     module.run_safely(domain_aware(run))
+
+
+def main():
+    execute(PulpModule(argument_spec=argument_spec(), **MODULE_OPTIONS))
 
 
 if __name__ == "__main__":

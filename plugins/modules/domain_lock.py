@@ -80,6 +80,14 @@ options:
       - With O(state=released), release the lock even when another owner holds it.
     type: bool
     default: false
+  lock_href:
+    description:
+      - With O(state=released), the RV(lock_href) that acquiring returned. The release is then one
+        request, the delete of exactly that lease, without reading the lock first. The href is only
+        ever this run's own lease, as a lease taken over by another run has another href. A lease that
+        is already gone (broken after its O(ttl) had ended) is left alone and nothing changes.
+      - Without it, the lock is read first and released only when O(owner) holds it.
+    type: str
 notes:
   - Check mode writes nothing; the result says whether the lock is free (RV(free)) and who holds it.
   - "Hosts of one play: with the default C(linear) strategy a host that waits for the lock blocks
@@ -177,6 +185,14 @@ holder:
     href:
       description: The lock object's href, its identity.
       type: str
+contended:
+  description:
+    - With O(state=acquired), whether the lock was taken otherwise than by the first attempt on a free
+      lock (another lease was met, waited for or broken). The replica role reuses the plan its check
+      phase read before the lock only when this is false.
+  returned: when O(state=acquired)
+  type: bool
+  sample: false
 lock_href:
   description: The href of the lock object this task took, renewed or released, or null.
   returned: always
@@ -205,7 +221,7 @@ def run(module):
         if state == "acquired":
             outcome = lock.acquire(timeout=params["timeout"], poll_interval=params["poll_interval"])
         elif state == "released":
-            outcome = lock.release(force=params["force"])
+            outcome = lock.release(force=params["force"], lock_href=params["lock_href"])
         else:
             outcome = lock.renew()
     except LockError as exc:
@@ -221,26 +237,36 @@ def run(module):
     return result
 
 
-def main():
-    module = PulpModule(
-        argument_spec=dict(
-            state=dict(type="str", choices=["acquired", "released", "renewed"], default="acquired"),
-            lock_name=dict(type="str", default=DEFAULT_LOCK_NAME),
-            owner=dict(type="str"),
-            ttl=dict(type="int", default=3600),
-            timeout=dict(type="int", default=600),
-            poll_interval=dict(type="float", default=5.0),
-            force=dict(type="bool", default=False),
-        ),
-        supports_check_mode=True,
+def argument_spec():
+    """The module's own options (the connection options are added by PulpModule and ControllerModule)."""
+    return dict(
+        state=dict(type="str", choices=["acquired", "released", "renewed"], default="acquired"),
+        lock_name=dict(type="str", default=DEFAULT_LOCK_NAME),
+        owner=dict(type="str"),
+        ttl=dict(type="int", default=3600),
+        timeout=dict(type="int", default=600),
+        poll_interval=dict(type="float", default=5.0),
+        force=dict(type="bool", default=False),
+        lock_href=dict(type="str"),
     )
+
+
+def execute(module):
+    """The module, given a PulpModule (module process) or a ControllerModule (plugin_utils/in_controller.py)."""
     check_inputs(module)
     for option in ("ttl", "poll_interval"):
         if module.params[option] <= 0:
             module.fail_json(msg="%s must be greater than 0, got %s" % (option, module.params[option]))
     if module.params["timeout"] < 0:
         module.fail_json(msg="timeout must be 0 or more seconds, got %s" % module.params["timeout"])
+    if module.params["lock_href"] and module.params["state"] != "released":
+        module.fail_json(msg="lock_href is only for state=released (the lease that acquiring returned), got state=%s"
+                         % module.params["state"])
     module.run_safely(domain_aware(run))
+
+
+def main():
+    execute(PulpModule(argument_spec=argument_spec()))
 
 
 if __name__ == "__main__":

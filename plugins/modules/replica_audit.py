@@ -184,23 +184,30 @@ def run(module):
     return result
 
 
-def main():
-    module = PulpModule(
-        argument_spec=dict(
-            upstream_read_argument_spec(),
-            q_select=dict(type="str"),
-            check_content=dict(type="bool", default=True),
-            content_names=dict(type="list", elements="str"),
-            skipped_names=dict(type="list", elements="str", default=[]),
-            parallel=dict(type="int", default=8),
-            report_path=dict(type="path"),
-            junit_path=dict(type="path"),
-            fail_on_difference=dict(type="bool", default=False),
-        ),
+def argument_spec():
+    """The module's own options (the connection options are added by PulpModule and ControllerModule)."""
+    return dict(
+        upstream_read_argument_spec(),
+        q_select=dict(type="str"),
+        check_content=dict(type="bool", default=True),
+        content_names=dict(type="list", elements="str"),
+        skipped_names=dict(type="list", elements="str", default=[]),
+        parallel=dict(type="int", default=8),
+        report_path=dict(type="path"),
+        junit_path=dict(type="path"),
+        fail_on_difference=dict(type="bool", default=False),
     )
+
+
+def execute(module):
+    """The module, given a PulpModule (module process) or a ControllerModule (plugin_utils/in_controller.py)."""
     check_inputs(module, positive=("parallel",), pems=UPSTREAM_READ_PEMS,
                  out_dirs=("report_path", "junit_path"))
     module.run_safely(domain_aware(run))
+
+
+def main():
+    execute(PulpModule(argument_spec=argument_spec()))
 
 
 if __name__ == "__main__":

@@ -295,9 +295,13 @@ record_name:
 from ansible_collections.pulpops.replication.plugins.module_utils.common import PulpModule
 from ansible_collections.pulpops.replication.plugins.module_utils.replication import argument_spec, module_main
 
+# The module's options and behaviour live in module_utils/replication.py; ``execute`` is what
+# plugin_utils/in_controller.py runs in the controller.
+execute = module_main
+
 
 def main():
-    module_main(PulpModule(argument_spec=argument_spec(), supports_check_mode=True))
+    execute(PulpModule(argument_spec=argument_spec(), supports_check_mode=True))
 
 
 if __name__ == "__main__":

@@ -181,19 +181,26 @@ def run(module):
     return result
 
 
-def main():
-    module = PulpModule(
-        argument_spec=dict(
-            UPSTREAM_PULP.option_spec(),
-            name=dict(type="str", required=True),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-            update_password=dict(type="str", choices=["on_create", "always"], default="on_create", no_log=False),
-        ),
+def argument_spec():
+    """The module's own options (the connection options are added by PulpModule and ControllerModule)."""
+    return dict(
+        UPSTREAM_PULP.option_spec(),
+        name=dict(type="str", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        update_password=dict(type="str", choices=["on_create", "always"], default="on_create", no_log=False),
     )
+
+
+def execute(module):
+    """The module, given a PulpModule (module process) or a ControllerModule (plugin_utils/in_controller.py)."""
     check_inputs(module, positive=("download_concurrency",), urls=("base_url",), pems=PEM_OPTIONS,
                  non_negative=("max_retries", "total_timeout", "connect_timeout", "sock_connect_timeout",
                                "sock_read_timeout"))
     module.run_safely(domain_aware(run))
+
+
+def main():
+    execute(PulpModule(argument_spec=argument_spec()))
 
 
 if __name__ == "__main__":

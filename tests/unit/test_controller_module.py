@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from ansible_collections.pulpops.replication.plugins.action.replicate import in_process_blockers
+from ansible_collections.pulpops.replication.plugins.plugin_utils.in_controller import in_process_blockers, plain
 from ansible_collections.pulpops.replication.plugins.module_utils.common import ControllerModule, ModuleExit
 from ansible_collections.pulpops.replication.plugins.module_utils.replication import argument_spec, module_main
 
@@ -101,9 +101,9 @@ def fake(check_mode=True, transport="local", become=False, async_val=0, environm
     return task, SimpleNamespace(transport=transport), SimpleNamespace(become=become)
 
 
-def test_the_controller_runs_only_check_mode_on_a_local_connection():
+def test_the_controller_runs_every_mode_on_a_local_connection_only():
     assert in_process_blockers(*fake(), task_vars={}) == []
-    assert in_process_blockers(*fake(check_mode=False), task_vars={}) == ["not check mode"]
+    assert in_process_blockers(*fake(check_mode=False), task_vars={}) == []
     assert in_process_blockers(*fake(transport="ssh"), task_vars={}) == ["connection ssh"]
     assert in_process_blockers(*fake(become=True), task_vars={}) == ["become"]
     assert in_process_blockers(*fake(async_val=30), task_vars={}) == ["async"]
@@ -111,3 +111,27 @@ def test_the_controller_runs_only_check_mode_on_a_local_connection():
         "task environment"]
     assert in_process_blockers(*fake(), task_vars={"pulpops_replication_in_process": "false"}) == [
         "pulpops_replication_in_process is false"]
+
+
+def test_arguments_reach_the_module_as_plain_json_types():
+    class Tagged(str):
+        pass
+
+    args = plain({"name": Tagged("dist-a"), "pulp_labels": {"k": Tagged("v")}, "timeout": 5})
+
+    assert args == {"name": "dist-a", "pulp_labels": {"k": "v"}, "timeout": 5}
+    assert type(args["name"]) is str and type(args["pulp_labels"]["k"]) is str
+
+
+def test_a_failure_the_module_reports_itself_keeps_its_result_in_the_controller():
+    """fail_json inside run_safely ends the module as a module process's exit would, not as an unexpected error."""
+    module = ControllerModule(NAME, argument_spec(), dict(BASE), check_mode=False)
+
+    def refuse(mod):
+        mod.fail_json(msg="Refusing to replicate", task_group=None, failed_tasks=[{"name": "m-0002"}])
+
+    with pytest.raises(ModuleExit) as exit_info:
+        module.run_safely(refuse)
+    result = exit_info.value.result
+    assert result["msg"] == "Refusing to replicate" and "exception" not in result
+    assert result["task_group"] is None and result["failed_tasks"] == [{"name": "m-0002"}]
