@@ -12,3 +12,6 @@ from ansible_collections.pulpops.replication.plugins.plugin_utils.in_controller 
 
 class ActionModule(ControllerAction):
     module_name = "distribution"
+
+
+ActionModule.preload()

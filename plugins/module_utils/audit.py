@@ -91,6 +91,33 @@ class Auditor(object):
             return self._cached(client, distribution["repository"]).get("latest_version_href")
         return None
 
+    def prefetch(self, jobs):
+        """Read what the content checks of ``jobs`` need (publications, repositories, then repository
+        versions) a list per kind and side, instead of one request per object; whatever a list does not
+        answer is read by itself later (``_cached``)."""
+        checked = [job for job in jobs if self.content_checked(job[1]["name"])]
+        for client, side in ((self.up, 1), (self.down, 2)):
+            distributions = [job[side] for job in checked if job[side] is not None]
+            direct = [d for d in distributions if not d.get("repository_version")]
+            self._read_many(client, "publications/", [d["publication"] for d in direct if d.get("publication")],
+                            "repository_version")
+            self._read_many(client, "repositories/",
+                            [d["repository"] for d in direct if not d.get("publication") and d.get("repository")],
+                            "latest_version_href")
+            self._read_many(client, "repository_versions/",
+                            [v for v in (self.version_of(client, d) for d in distributions) if v], "content_summary")
+
+    def _read_many(self, client, endpoint, hrefs, field):
+        hrefs = [h for h in hrefs if (client.base_url, h) not in self._versions]
+        if not hrefs:
+            return
+        try:
+            found = client.by_hrefs(endpoint, hrefs, fields="pulp_href,%s" % field)
+        except PulpError:
+            return  # e.g. a list this server lacks: each object is read by itself
+        for href, item in found.items():
+            self._versions[(client.base_url, href)] = item
+
     def _cached(self, client, href):
         key = (client.base_url, href)
         if key not in self._versions:
@@ -189,6 +216,7 @@ class Auditor(object):
                         and not self._outside_request_scope():
                     differences.append({"name": down["name"], "base_path": down.get("base_path"), "type": plugin,
                                         "kind": "extra", "detail": "not served by the upstream (in this UpstreamPulp's scope)"})
+        self.prefetch(jobs)
         with concurrent.futures.ThreadPoolExecutor(self.parallel) as pool:
             for job, found in zip(jobs, pool.map(lambda j: self._guarded(*j), jobs)):
                 checked.append({"name": job[1]["name"], "base_path": job[1]["base_path"], "type": job[0],

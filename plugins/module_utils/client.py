@@ -280,14 +280,33 @@ class PulpClient(object):
 
     # ---------------------------------------------------------------- status
     def status(self, refresh=False):
-        """The server's /status/ (unauthenticated, never domain-scoped); read once per client."""
+        """The server's /status/ (unauthenticated, never domain-scoped); read once per client, and with a
+        session store once per run (the store keeps it beside the sessions: it is public)."""
         if self._status is None or refresh:
             url = "%s%sapi/v3/status/" % (self.base_url, self.api_root)
-            response = self._send("GET", url, auth=None)
-            if response.status_code != 200:
-                raise self._error(response, "GET", url)
-            self._status = response.json()
+            if not refresh and self._store is not None:
+                self._status = self._recall("status " + url)
+            if self._status is None or refresh:
+                response = self._send("GET", url, auth=None)
+                if response.status_code != 200:
+                    raise self._error(response, "GET", url)
+                self._status = response.json()
+                self._note("status " + url, self._status)
         return self._status
+
+    def _recall(self, key):
+        try:
+            return self._store.recall(key)
+        except Exception:  # pylint: disable=broad-except  # a store without it, or gone: read it
+            return None
+
+    def _note(self, key, value):
+        if self._store is None:
+            return
+        try:
+            self._store.note(key, value)
+        except Exception:  # pylint: disable=broad-except
+            pass
 
     @property
     def domain_enabled(self):
@@ -618,6 +637,19 @@ class PulpClient(object):
             self._poll(deadline, poll_interval, attempt)
             attempt += 1
 
+    def by_hrefs(self, path, hrefs, fields=None, batch=100):
+        """{href: object} for many objects of one list endpoint: ``pulp_href__in`` a page at a time, not a
+        request per object. An href the answer lacks is simply absent (the caller reads it by itself)."""
+        found = {}
+        for chunk in _href_chunks(sorted(set(hrefs)), batch):
+            query = {"pulp_href__in": ",".join(chunk), "limit": len(chunk)}
+            if fields:
+                query["fields"] = fields
+            for item in self.get(path, params=query).get("results", []):
+                if item.get("pulp_href") in chunk:
+                    found[item["pulp_href"]] = item
+        return found
+
     def wait_tasks(self, task_hrefs, timeout=600, poll_interval=2.0, batch=100):
         """Wait for many tasks, polling the unfinished ones a page at a time. Returns {href: task}."""
         deadline = time.time() + timeout if timeout else None
@@ -625,11 +657,9 @@ class PulpClient(object):
         done = {}
         attempt = 0
         while pending:
-            for chunk in _href_chunks(pending, batch):
-                query = {"pulp_href__in": ",".join(chunk), "limit": len(chunk)}
-                for task in self.get("tasks/", params=query).get("results", []):
-                    if task.get("state") in TASK_FINAL_STATES:
-                        done[task["pulp_href"]] = task
+            for href, task in self.by_hrefs("tasks/", pending, batch=batch).items():
+                if task.get("state") in TASK_FINAL_STATES:
+                    done[href] = task
             pending = [href for href in pending if href not in done]
             if not pending:
                 break

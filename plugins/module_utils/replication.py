@@ -120,7 +120,7 @@ def argument_spec():
         q_select=dict(type="str"),
         wait=dict(type="bool", default=True),
         timeout=dict(type="int", default=3600),
-        poll_interval=dict(type="int", default=2),
+        poll_interval=dict(type="float", default=2),
         mode=dict(type="str", choices=["replicate", "reconcile", "record"], default="replicate"),
         skip_unchanged=dict(type="bool", default=False),
         record_tag=dict(type="str"),

@@ -64,8 +64,11 @@ options:
     type: int
     default: 3600
   poll_interval:
-    description: Longest pause between two polls of the task group, in seconds.
-    type: int
+    description:
+      - Longest pause between two polls of the task group, in seconds. The pauses start at 0.1 s
+        and grow to this value; each poll is two requests. The replica role passes
+        C(replica_poll_interval).
+    type: float
     default: 2
   mode:
     description:

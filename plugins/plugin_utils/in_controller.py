@@ -28,6 +28,15 @@ import os
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
+# Imported when the action plugin is: ansible-playbook loads action plugins in its own process, before it
+# forks a worker per task, so every task's worker starts with requests and module_utils already imported.
+try:
+    from ansible_collections.pulpops.replication.plugins.module_utils import client as pulp_client
+    from ansible_collections.pulpops.replication.plugins.module_utils import common
+    from ansible_collections.pulpops.replication.plugins.plugin_utils import session_keeper
+except ImportError:  # the controller's Python lacks what the modules need: they run as modules and say so
+    pulp_client = common = session_keeper = None
+
 IN_PROCESS_VAR = "pulpops_replication_in_process"
 PLUGINS = "ansible_collections.pulpops.replication.plugins"
 
@@ -56,16 +65,8 @@ def plain(args):
 def run_session_store():
     """The session store of this ansible-playbook run (the parent of this task's worker), or None."""
     try:
-        # pylint: disable-next=import-outside-toplevel
-        from ansible_collections.pulpops.replication.plugins.plugin_utils.session_keeper import (
-            KeeperUnavailable,
-            store_for_run,
-        )
-    except ImportError:
-        return None
-    try:
-        return store_for_run(os.getppid())
-    except (KeeperUnavailable, OSError):
+        return session_keeper.store_for_run(os.getppid())
+    except (session_keeper.KeeperUnavailable, OSError):
         return None
 
 
@@ -81,18 +82,15 @@ class ControllerAction(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
-        if in_process_blockers(self._task, self._connection, self._play_context, task_vars):
+        if common is None or not common.HAS_REQUESTS or \
+                in_process_blockers(self._task, self._connection, self._play_context, task_vars):
             return self._as_module(task_vars)
         try:
             module_file = importlib.import_module("%s.modules.%s" % (PLUGINS, self.module_name))
-            common = importlib.import_module("%s.module_utils.common" % PLUGINS)
-            client = importlib.import_module("%s.module_utils.client" % PLUGINS)
-        except ImportError:  # the controller's Python lacks what the module needs: let the module say so
-            return self._as_module(task_vars)
-        if not common.HAS_REQUESTS:
+        except ImportError:
             return self._as_module(task_vars)
         result = super(ControllerAction, self).run(tmp, task_vars)
-        client.use_session_store(run_session_store())
+        pulp_client.use_session_store(run_session_store())
         try:
             module = common.ControllerModule(self._task.resolved_action or "pulpops.replication.%s" % self.module_name,
                                              module_file.argument_spec(), plain(self._task.args),
@@ -102,5 +100,13 @@ class ControllerAction(ActionBase):
         except common.ModuleExit as exc:
             result.update(exc.result)
         finally:
-            client.use_session_store(None)
+            pulp_client.use_session_store(None)
         return result
+
+    @classmethod
+    def preload(cls):
+        """Import the module's file now (at the action plugin's import: in ansible-playbook's own process)."""
+        try:
+            importlib.import_module("%s.modules.%s" % (PLUGINS, cls.module_name))
+        except ImportError:
+            pass

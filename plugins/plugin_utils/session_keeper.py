@@ -12,6 +12,8 @@ log in to with the keeper of the run, and later tasks of the same run reuse it.
 - The keeper is started by the first task that needs it (``store_for_run``) and serves a
   Unix socket in a directory only this user can enter (mode 0700, checked before use); it
   accepts connections from processes of the same user only (the socket's peer credentials).
+- Beside the sessions it keeps each server's status (public: its versions, whether it has domains),
+  read once per run instead of once per task.
 - Sessions live in the keeper's memory only: nothing about them is written to disk, printed,
   logged or returned in a task result. A session is filed under a digest of the server,
   the user, the password and the trust settings, so another password never gets it.
@@ -125,6 +127,13 @@ class SessionStore(object):
     def drop(self, key):
         self.ask({"op": "drop", "key": key})
 
+    def note(self, key, value):
+        """Keep a public fact of the run (a server's status), not a secret."""
+        self.ask({"op": "note", "key": key, "value": value})
+
+    def recall(self, key):
+        return self.ask({"op": "recall", "key": key}).get("value")
+
     def stats(self):
         """{'sessions': N, 'logins': N, 'reused': N, 'dropped': N}: counts only, never a session."""
         return self.ask({"op": "stats"})
@@ -194,6 +203,7 @@ class Keeper(object):
         self.run_start = run_start or None
         self.idle = idle
         self.sessions = {}  # key -> {"cookies": [...], "logout": {...}}
+        self.facts = {}  # public facts of the run, e.g. "status <url>" -> a server's status
         self.replaced = []  # sessions filed over by a newer one (parallel first logins): logged out at the end
         self.counts = {"logins": 0, "reused": 0, "dropped": 0}
         self.logout = logout or logout_session
@@ -220,6 +230,11 @@ class Keeper(object):
             if self.sessions.pop(key, None) is not None:
                 self.counts["dropped"] += 1
             return {"ok": True}
+        if op == "note":
+            self.facts[key] = message.get("value")
+            return {"ok": True}
+        if op == "recall":
+            return {"value": self.facts.get(key)}
         if op == "stats":
             return dict(self.counts, sessions=len(self.sessions))
         if op == "end":

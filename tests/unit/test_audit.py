@@ -16,6 +16,9 @@ class FakeClient:
         self.objects = objects or {}
         self.base_url = base_url
         self.request_count = 0
+        self.gets = []
+        self.bulk = []
+        self.unlisted = set()  # objects a list does not answer (read by themselves)
 
     def versions(self):
         return self._versions
@@ -32,7 +35,12 @@ class FakeClient:
     def get(self, href, params=None):
         if params and params.get("limit") == 1:
             return {"count": len(self.lists.get(href, []))}
+        self.gets.append(href)
         return self.objects[href]
+
+    def by_hrefs(self, endpoint, hrefs, fields=None):
+        self.bulk.append((endpoint, sorted(hrefs)))
+        return dict((h, self.objects[h]) for h in hrefs if h in self.objects and h not in self.unlisted)
 
 
 def dist(name, base_path=None, label="0001", version="/v/1/"):
@@ -159,3 +167,23 @@ def test_zstd_primary_metadata_or_an_unreadable_repomd_gives_no_probe():
     assert first_package_location("http://d/", REPOMD % b".zst", lambda url: (200, b"")) is None
     assert first_package_location("http://d/", b"not xml", lambda url: (200, b"")) is None
     assert first_package_location("http://d/", REPOMD % b".gz", lambda url: (404, b"")) is None
+
+
+def test_content_checks_read_publications_and_versions_a_list_per_side_not_one_request_each():
+    def pub_dist(name, pub):
+        return dict(dist(name, version=None), publication=pub)
+
+    up_objects = {"/up/pub/%d/" % i: {"repository_version": "/up/v/%d/" % i} for i in range(3)}
+    up_objects.update({"/up/v/%d/" % i: version(i + 1) for i in range(3)})
+    down_objects = {"/down/pub/%d/" % i: {"repository_version": "/down/v/%d/" % i} for i in range(3)}
+    down_objects.update({"/down/v/%d/" % i: version(i + 1) for i in range(3)})
+    audit = auditor([pub_dist("d%d" % i, "/up/pub/%d/" % i) for i in range(3)],
+                    [pub_dist("d%d" % i, "/down/pub/%d/" % i) for i in range(3)], up_objects, down_objects)
+    audit.down.unlisted = {"/down/v/2/"}  # a list that leaves one out: that one is read by itself
+
+    report = audit.run()
+
+    assert report["exact"] is True and report["content_checked"] == 3
+    assert audit.up.bulk == [("publications/", ["/up/pub/0/", "/up/pub/1/", "/up/pub/2/"]),
+                             ("repository_versions/", ["/up/v/0/", "/up/v/1/", "/up/v/2/"])]
+    assert audit.up.gets == [] and audit.down.gets == ["/down/v/2/"]

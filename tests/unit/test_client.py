@@ -577,6 +577,12 @@ class MemoryStore:
         self.dropped.append(key)
         self.kept.pop(key, None)
 
+    def note(self, key, value):
+        self.kept[key] = value
+
+    def recall(self, key):
+        return self.kept.get(key)
+
 
 @pytest.fixture
 def store():
@@ -604,7 +610,8 @@ def test_another_password_or_trust_never_gets_a_kept_session(fake, store):
     make_client(validate_certs=False).get("repositories/")
     make_client(username="reader").get("repositories/")
 
-    assert len(fake.calls_to("POST", "/login/")) == 4 and len(store.kept) == 4
+    sessions = [key for key in store.kept if not key.startswith("status ")]
+    assert len(fake.calls_to("POST", "/login/")) == 4 and len(sessions) == 4
     assert all(PASSWORD not in key for key in store.kept)
 
 
@@ -624,3 +631,11 @@ def test_a_refusal_of_a_fresh_login_is_not_tried_again(fake, store):
     with pytest.raises(PulpAuthError):
         make_client().get("repositories/")
     assert len(fake.calls_to("GET", "/repositories/")) == 1 and store.dropped == []
+
+
+def test_the_status_is_read_once_per_run_through_the_store(fake, store):
+    make_client().get("repositories/")
+    assert make_client(domain="other").core_version == (3, 123, 1)
+    assert len(fake.calls_to("GET", "/status/")) == 1
+    assert make_client().status(refresh=True)["domain_enabled"] is True
+    assert len(fake.calls_to("GET", "/status/")) == 2

@@ -37,6 +37,9 @@ def test_the_keeper_files_reuses_drops_and_counts_sessions():
     keeper.answer({"op": "put", "key": "other", "cookies": COOKIES, "logout": {}})
     keeper.answer({"op": "drop", "key": "other"})
 
+    keeper.answer({"op": "note", "key": "status http://pulp/", "value": {"versions": []}})
+    assert keeper.answer({"op": "recall", "key": "status http://pulp/"}) == {"value": {"versions": []}}
+    assert keeper.answer({"op": "recall", "key": "status http://other/"}) == {"value": None}
     assert keeper.answer({"op": "stats"}) == {"logins": 3, "reused": 1, "dropped": 1, "sessions": 1}
     assert "error" in keeper.answer({"op": "list"})
     keeper.log_out_all()
