@@ -91,33 +91,6 @@ class Auditor(object):
             return self._cached(client, distribution["repository"]).get("latest_version_href")
         return None
 
-    def prefetch(self, jobs):
-        """Read what the content checks of ``jobs`` need (publications, repositories, then repository
-        versions) a list per kind and side, instead of one request per object; whatever a list does not
-        answer is read by itself later (``_cached``)."""
-        checked = [job for job in jobs if self.content_checked(job[1]["name"])]
-        for client, side in ((self.up, 1), (self.down, 2)):
-            distributions = [job[side] for job in checked if job[side] is not None]
-            direct = [d for d in distributions if not d.get("repository_version")]
-            self._read_many(client, "publications/", [d["publication"] for d in direct if d.get("publication")],
-                            "repository_version")
-            self._read_many(client, "repositories/",
-                            [d["repository"] for d in direct if not d.get("publication") and d.get("repository")],
-                            "latest_version_href")
-            self._read_many(client, "repository_versions/",
-                            [v for v in (self.version_of(client, d) for d in distributions) if v], "content_summary")
-
-    def _read_many(self, client, endpoint, hrefs, field):
-        hrefs = [h for h in hrefs if (client.base_url, h) not in self._versions]
-        if not hrefs:
-            return
-        try:
-            found = client.by_hrefs(endpoint, hrefs, fields="pulp_href,%s" % field)
-        except PulpError:
-            return  # e.g. a list this server lacks: each object is read by itself
-        for href, item in found.items():
-            self._versions[(client.base_url, href)] = item
-
     def _cached(self, client, href):
         key = (client.base_url, href)
         if key not in self._versions:
@@ -155,11 +128,22 @@ class Auditor(object):
             return found
         if not self.content_checked(up["name"]):
             return found
-        up_summary = self.summary(self.up, self.version_of(self.up, up))
-        down_summary = self.summary(self.down, self.version_of(self.down, down))
-        if up_summary != down_summary:
-            found.append(dict(base, kind="stale", detail="content differs: upstream %s, downstream %s" % (
-                json.dumps(up_summary, sort_keys=True), json.dumps(down_summary, sort_keys=True))))
+        served, same_index = self.compare_served(plugin, up, down, base)
+        if not same_index:
+            # No index file proved the served content equal: compare what each repository version holds.
+            up_summary = self.summary(self.up, self.version_of(self.up, up))
+            down_summary = self.summary(self.down, self.version_of(self.down, down))
+            if up_summary != down_summary:
+                found.append(dict(base, kind="stale", detail="content differs: upstream %s, downstream %s" % (
+                    json.dumps(up_summary, sort_keys=True), json.dumps(down_summary, sort_keys=True))))
+        return found + served
+
+    def compare_served(self, plugin, up, down, base):
+        """(differences, same_index): what the content apps serve. ``same_index`` when both serve the type's
+        index file (PULP_MANIFEST: every path with its sha256; repomd.xml: the checksum of every metadata
+        file) byte for byte the same: then the served content is the same, and no repository version needs
+        reading."""
+        found = []
         index = index_file(plugin)
         down_url = down.get("base_url") or ""
         if index and down_url:
@@ -170,15 +154,17 @@ class Auditor(object):
                 up_status, up_body = self.fetch(up["base_url"].rstrip("/") + "/" + index, self.up)
                 if up_status == 200 and up_body != body:
                     found.append(dict(base, kind="stale", detail="%s differs from the upstream's" % index))
-                elif plugin == "rpm":
-                    found.extend(self.probe_package(base, down_url.rstrip("/") + "/", body))
+                elif up_status == 200:
+                    if plugin == "rpm":
+                        found.extend(self.probe_package(base, down_url.rstrip("/") + "/", body))
+                    return found, True
             elif status >= 400:
                 found.append(dict(base, kind="unserved", detail="%s answers %s" % (down_url, status)))
         elif down_url:
             status = self.fetch(down_url)[0]
             if status == 404:
                 found.append(dict(base, kind="unserved", detail="%s answers 404" % down_url))
-        return found
+        return found, False
 
     def probe_package(self, base, url, repomd):
         """rpm: fetch one package that the served metadata lists (primary.xml) from the downstream content app."""
@@ -216,7 +202,6 @@ class Auditor(object):
                         and not self._outside_request_scope():
                     differences.append({"name": down["name"], "base_path": down.get("base_path"), "type": plugin,
                                         "kind": "extra", "detail": "not served by the upstream (in this UpstreamPulp's scope)"})
-        self.prefetch(jobs)
         with concurrent.futures.ThreadPoolExecutor(self.parallel) as pool:
             for job, found in zip(jobs, pool.map(lambda j: self._guarded(*j), jobs)):
                 checked.append({"name": job[1]["name"], "base_path": job[1]["base_path"], "type": job[0],

@@ -1,5 +1,6 @@
 """Pure logic of the exactness audit, on hand-built snapshots (no server)."""
 
+import json
 import xml.etree.ElementTree as ET
 
 from ansible_collections.pulpops.replication.plugins.module_utils.audit import Auditor, junit, table
@@ -17,8 +18,6 @@ class FakeClient:
         self.base_url = base_url
         self.request_count = 0
         self.gets = []
-        self.bulk = []
-        self.unlisted = set()  # objects a list does not answer (read by themselves)
 
     def versions(self):
         return self._versions
@@ -38,9 +37,6 @@ class FakeClient:
         self.gets.append(href)
         return self.objects[href]
 
-    def by_hrefs(self, endpoint, hrefs, fields=None):
-        self.bulk.append((endpoint, sorted(hrefs)))
-        return dict((h, self.objects[h]) for h in hrefs if h in self.objects and h not in self.unlisted)
 
 
 def dist(name, base_path=None, label="0001", version="/v/1/"):
@@ -53,13 +49,25 @@ def version(count):
     return {"content_summary": {"present": {"file.file": {"count": count}}}}
 
 
+def served(dists, objects, host):
+    """The index file each distribution serves: as a content app would, it follows what its version holds."""
+    pages = {}
+    for d in dists:
+        d["base_url"] = "http://%s/%s/" % (host, d["base_path"])
+        summary = (objects.get(d.get("repository_version")) or {}).get("content_summary")
+        pages[d["base_url"] + "PULP_MANIFEST"] = (200, json.dumps(summary, sort_keys=True).encode())
+    return pages
+
+
 def auditor(up_dists, down_dists, up_objects, down_objects, up_plugins=("core", "file"), pages=None, **options):
     up = FakeClient(dict.fromkeys(up_plugins, (3, 123, 1)), {"distributions/file/file/": up_dists,
                                                              "distributions/rpm/rpm/": [dist("r1")]}, up_objects)
-    down = FakeClient({"core": (3, 123, 1), "file": (3, 123, 1)}, {"distributions/file/file/": down_dists}, down_objects)
-    pages = pages or {}
+    down = FakeClient({"core": (3, 123, 1), "file": (3, 123, 1)}, {"distributions/file/file/": down_dists}, down_objects,
+                      base_url="http://fake-down")
+    served_pages = dict(served(up_dists, up_objects, "up-content"), **served(down_dists, down_objects, "content"))
+    served_pages.update(pages or {})
     return Auditor(down, up, {"pulp_href": OWNER, "policy": "labeled"},
-                   http_get=lambda url: pages.get(url, (200, b"same")), **options)
+                   http_get=lambda url: served_pages.get(url, (200, b"same")), **options)
 
 
 def test_exact_when_names_paths_and_content_agree():
@@ -81,7 +89,9 @@ def test_every_kind_is_named():
                      ("foreign", "foreign"), ("extra", "extra")}
     # Under policy labeled a hand-made distribution outside the upstream's names is not ours to judge.
     assert ("extra", "handmade-extra") not in found
-    assert report["summary"]["stale"] == 2
+    # stale: its PULP_MANIFEST differs, and so do its counts (two differences); moved: its base_path.
+    assert report["summary"]["stale"] == 3
+    assert sorted(d["name"] for d in report["differences"] if d["kind"] == "stale") == ["moved", "stale", "stale"]
 
 
 def test_unserved_index_file_and_missing_plugin():
@@ -169,21 +179,19 @@ def test_zstd_primary_metadata_or_an_unreadable_repomd_gives_no_probe():
     assert first_package_location("http://d/", REPOMD % b".gz", lambda url: (404, b"")) is None
 
 
-def test_content_checks_read_publications_and_versions_a_list_per_side_not_one_request_each():
-    def pub_dist(name, pub):
-        return dict(dist(name, version=None), publication=pub)
 
-    up_objects = {"/up/pub/%d/" % i: {"repository_version": "/up/v/%d/" % i} for i in range(3)}
-    up_objects.update({"/up/v/%d/" % i: version(i + 1) for i in range(3)})
-    down_objects = {"/down/pub/%d/" % i: {"repository_version": "/down/v/%d/" % i} for i in range(3)}
-    down_objects.update({"/down/v/%d/" % i: version(i + 1) for i in range(3)})
-    audit = auditor([pub_dist("d%d" % i, "/up/pub/%d/" % i) for i in range(3)],
-                    [pub_dist("d%d" % i, "/down/pub/%d/" % i) for i in range(3)], up_objects, down_objects)
-    audit.down.unlisted = {"/down/v/2/"}  # a list that leaves one out: that one is read by itself
+def test_an_index_file_served_the_same_on_both_sides_needs_no_repository_version_read():
+    pages = {"http://up-content/a/PULP_MANIFEST": (200, b"m"), "http://content/a/PULP_MANIFEST": (200, b"m")}
+    same = auditor([dist("a", label=None)], [dist("a")], {"/v/1/": version(2)}, {"/v/1/": version(3)}, pages=pages)
+    report = same.run()
+    # PULP_MANIFEST (every path and its sha256) is byte-equal: the counts are not read, nor compared.
+    assert report["exact"] is True and same.up.gets == [] and same.down.gets == []
 
-    report = audit.run()
-
-    assert report["exact"] is True and report["content_checked"] == 3
-    assert audit.up.bulk == [("publications/", ["/up/pub/0/", "/up/pub/1/", "/up/pub/2/"]),
-                             ("repository_versions/", ["/up/v/0/", "/up/v/1/", "/up/v/2/"])]
-    assert audit.up.gets == [] and audit.down.gets == ["/down/v/2/"]
+    pages = {"http://content/a/PULP_MANIFEST": (200, b"new")}
+    differing = auditor([dist("a", label=None)], [dist("a")], {"/v/1/": version(2)}, {"/v/1/": version(3)},
+                        pages=pages)
+    report = differing.run()
+    details = sorted(d["detail"] for d in report["differences"])
+    assert [d["kind"] for d in report["differences"]] == ["stale", "stale"]
+    assert details[0].startswith("PULP_MANIFEST differs") and details[1].startswith("content differs")
+    assert differing.up.gets == ["/v/1/"] and differing.down.gets == ["/v/1/"]
