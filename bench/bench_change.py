@@ -1,10 +1,11 @@
 """Benchmark: a replication that must change things, the replica role against a bare replicate.
 
 Prints figures, asserts nothing. One upstream domain (default chg-1) with COUNT distributions
-feeds two new, empty downstream domains: DOMAIN-RUN-role (replicated by the replica role
+feeds pairs of new, empty downstream domains: DOMAIN-RUN-role (replicated by the replica role
 through ansible-playbook, harness.run_role) and DOMAIN-RUN-bare (a bare POST replicate/ +
-task-group wait, harness.bare_replicate); RUN is new for every invocation. Both first
-replicate everything (the first replication, printed with its ratio, target at most 1.1).
+task-group wait, harness.bare_replicate); RUN is new for every pair. FIRST_ROUNDS pairs
+replicate everything once (the first replication, the order alternating, each printed with its
+ratio, target at most 1.1); the change rounds then go on in the last pair.
 Then, per round, CHANGED of the upstream distributions get new content (`pulplab seed
 --start K --count CHANGED`: a new file upload, a new publication, the distribution repointed)
 and both downstream domains replicate that same change, one after the other (the order
@@ -14,7 +15,7 @@ alternates between rounds). Printed: seconds of each, the ratio role / bare (tar
 new content; then the median and the worst ratio over the rounds.
 
   .venv/bin/python bench/bench_change.py --lab-env bench/benchlab.env [--domain chg-1] [--count 50] \\
-      [--changed 10] [--rounds 4]
+      [--changed 10] [--rounds 4] [--first-rounds 2]
 """
 
 import argparse
@@ -66,6 +67,29 @@ def run_the_role(variables):
     return seconds, detail
 
 
+def first_replication(lab, args, run, bare_first):
+    """Replicate the upstream domain into two new downstream domains, bare and by the role; print both."""
+    role_domain, bare_domain = "%s-%s-role" % (args.domain, run), "%s-%s-bare" % (args.domain, run)
+    benchlab.ensure_domain(lab, "downstream", role_domain)
+    benchlab.ensure_domain(lab, "downstream", bare_domain)
+    role_name, bare_name = "benchchg-%s-role" % run, "benchchg-%s-bare" % run
+    variables = role_vars(lab, role_domain, role_name, upstream_domain=args.domain, replica_wait_timeout=7200,
+                          replica_lock_timeout=7200)
+    down_bare = lab.client("downstream", bare_domain, timeout=300)
+    server = benchlab.ensure_bare_upstream_pulp(lab, down_bare, args.domain, bare_name)
+    figures = {}
+    for side in (["bare", "role"] if bare_first else ["role", "bare"]):
+        figures[side] = run_bare(down_bare, server) if side == "bare" else run_the_role(variables)
+        print("first replication: %s, %s into %s: %.1f s (%s)" % (
+            side, args.domain, bare_domain if side == "bare" else role_domain, figures[side][0], figures[side][1]))
+    role, bare = figures["role"][0], figures["bare"][0]
+    ratio = role / bare if bare else float("nan")
+    print("first replication of %d: role %.1f s / bare %.1f s = ratio %.3f (target <= 1.1); %s first"
+          % (args.count, role, bare, ratio, "bare" if bare_first else "role"))
+    return {"ratio": ratio, "role_domain": role_domain, "role_name": role_name, "variables": variables,
+            "down_bare": down_bare, "server": server, "bare_name": bare_name}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--domain", default="chg-1", help="upstream domain (downstream: DOMAIN-role, DOMAIN-bare)")
@@ -73,30 +97,24 @@ def main():
     parser.add_argument("--changed", type=int, default=10, help="distributions given new content per round")
     parser.add_argument("--prefix", default="c-")
     parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--first-rounds", type=int, default=2,
+                        help="first replications into new domain pairs, the order alternating (the last pair goes on)")
     parser.add_argument("--run", default=uuid.uuid4().hex[:6], help="names this invocation's downstream domains")
     benchlab.add_lab_argument(parser)
     args = parser.parse_args()
     benchout.keep(__file__)  # raw output: bench/results/
     lab = benchlab.lab_from_args(args)
     benchlab.header("pulpops.replication change benchmark", lab)
-    role_domain, bare_domain = "%s-%s-role" % (args.domain, args.run), "%s-%s-bare" % (args.domain, args.run)
     benchlab.ensure_domain(lab, "upstream", args.domain)
-    benchlab.ensure_domain(lab, "downstream", role_domain)
-    benchlab.ensure_domain(lab, "downstream", bare_domain)
     benchlab.ensure_seeded(lab, args.domain, args.count, args.prefix)
-
-    role_name, bare_name = "benchchg-%s-role" % args.run, "benchchg-%s-bare" % args.run
-    variables = role_vars(lab, role_domain, role_name, upstream_domain=args.domain, replica_wait_timeout=7200,
-                          replica_lock_timeout=7200)
-    down_bare = lab.client("downstream", bare_domain, timeout=300)
-    server = benchlab.ensure_bare_upstream_pulp(lab, down_bare, args.domain, bare_name)
-
-    bare, detail = run_bare(down_bare, server)
-    print("first replication: bare, %s into %s: %.1f s (%s)" % (args.domain, bare_domain, bare, detail))
-    role, detail = run_the_role(variables)
-    print("first replication: role, %s into %s: %.1f s (%s)" % (args.domain, role_domain, role, detail))
-    print("first replication of %d: role %.1f s / bare %.1f s = ratio %.3f (target <= 1.1)"
-          % (args.count, role, bare, role / bare if bare else float("nan")))
+    firsts = []
+    for first in range(args.first_rounds):
+        pair = first_replication(lab, args, "%s%d" % (args.run, first), bare_first=first % 2 == 0)
+        firsts.append(pair["ratio"])
+    role_domain, role_name, variables = pair["role_domain"], pair["role_name"], pair["variables"]
+    down_bare, server, bare_name = pair["down_bare"], pair["server"], pair["bare_name"]
+    print("first replications of %d, %d rounds, alternating: ratio median %.3f, worst %.3f (target <= 1.1)"
+          % (args.count, len(firsts), statistics.median(firsts), max(firsts)))
     ratios = []
 
     down_role = lab.client("downstream", role_domain, timeout=300)
