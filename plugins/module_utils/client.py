@@ -689,14 +689,19 @@ class PulpClient(object):
         deadline = time.time() + timeout if timeout else None
         attempt = 0
         while True:
-            group, tasks = self.group_tasks(group_href)
+            # The group lists its tasks (name and state) itself: one light request a poll; every task in
+            # full (errors, resources) is read once, when the group is done.
+            group = self.get(group_href)
+            tasks = group.get("tasks")
+            if tasks is None:
+                group, tasks = self.group_tasks(group_href)
             if finished is None:
                 active = [t for t in tasks if t.get("state") in TASK_ACTIVE_STATES]
                 done = not active and bool(group.get("all_tasks_dispatched"))
             else:
                 done = finished(group, tasks)
             if done:
-                return group, tasks
+                return self.group_tasks(group_href) if "tasks" in group else (group, tasks)
             if deadline is not None and time.time() >= deadline:
                 pending = [t for t in tasks if t.get("state") in TASK_ACTIVE_STATES]
                 raise PulpTimeout(

@@ -17,9 +17,10 @@ log in to with the keeper of the run, and later tasks of the same run reuse it.
 - Sessions live in the keeper's memory only: nothing about them is written to disk, printed,
   logged or returned in a task result. A session is filed under a digest of the server,
   the user, the password and the trust settings, so another password never gets it.
-- The keeper watches the ansible-playbook process that started it. When that process is
-  gone (the run ended, failed or was killed), or after ``IDLE_SECONDS`` without a request, it
-  logs every session out (``DELETE .../login/``) and exits; ``end`` does that at once.
+- The keeper watches the ansible-playbook process that started it (a pidfd where Linux has
+  one, else a look every second). When that process is gone (the run ended, failed or was
+  killed), or after ``IDLE_SECONDS`` without a request, it logs every session out
+  (``DELETE .../login/``) and exits; ``end`` does that at once.
 - A task that finds its session refused (expired, logged out, sessions cleared on the
   server) drops it here and logs in again (client.PulpClient).
 
@@ -36,6 +37,7 @@ import argparse
 import fcntl
 import json
 import os
+import select
 import socket
 import stat
 import struct
@@ -93,6 +95,15 @@ def process_alive(pid, start=None):
     except PermissionError:
         return False
     return start is None or process_start(pid) in (None, start)
+
+
+def watch_process(pid):
+    """A file descriptor that becomes readable when process ``pid`` ends (a pidfd), or None where the
+    system has none: the keeper then looks every WATCH_SECONDS."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
 
 
 # ------------------------------------------------------------ client side
@@ -256,7 +267,7 @@ class Keeper(object):
         finally:
             os.umask(mask)
         listener.listen(64)
-        listener.settimeout(WATCH_SECONDS)
+        run_ended = watch_process(self.run_pid)  # readable the moment the run's process ends (Linux)
         last_request = last_watch = time.monotonic()
         try:
             while not self.ending:
@@ -264,18 +275,23 @@ class Keeper(object):
                     last_watch = time.monotonic()
                     if self.run_over(last_request):
                         break
-                try:
+                ready = select.select([listener] + ([run_ended] if run_ended is not None else []), [], [],
+                                      WATCH_SECONDS)[0]
+                if run_ended is not None and run_ended in ready:
+                    break
+                if listener in ready:
                     conn, _unused = listener.accept()
-                except socket.timeout:
-                    continue
-                last_request = time.monotonic()
-                self.handle(conn)
+                    last_request = time.monotonic()
+                    self.handle(conn)
         finally:
-            try:
-                os.unlink(self.path)
-            except OSError:
-                pass
+            for leftover in (self.path, self.path + ".lock"):
+                try:
+                    os.unlink(leftover)
+                except OSError:
+                    pass
             listener.close()
+            if run_ended is not None:
+                os.close(run_ended)
             self.log_out_all()
 
     def handle(self, conn):

@@ -639,3 +639,18 @@ def test_the_status_is_read_once_per_run_through_the_store(fake, store):
     assert len(fake.calls_to("GET", "/status/")) == 1
     assert make_client().status(refresh=True)["domain_enabled"] is True
     assert len(fake.calls_to("GET", "/status/")) == 2
+
+
+def test_a_task_group_is_polled_by_its_own_light_list_and_read_in_full_once_done(fake):
+    group = "/pulp/default/api/v3/task-groups/g1/"
+    running = {"pulp_href": group, "tasks": [{"pulp_href": "/t/1/", "name": "sync", "state": "running"}]}
+    done = {"pulp_href": group, "tasks": [{"pulp_href": "/t/1/", "name": "sync", "state": "completed"}]}
+    fake.script("GET", "/task-groups/g1/", (200, running), (200, running), (200, done))
+    fake.script("GET", "/tasks/", (200, {"count": 1, "next": None, "results": [
+        {"pulp_href": "/t/1/", "name": "sync", "state": "completed", "error": None}]}))
+
+    _group, tasks = make_client().wait_task_group(group, finished=lambda g, ts: all(t["state"] == "completed" for t in ts))
+
+    assert tasks == [{"pulp_href": "/t/1/", "name": "sync", "state": "completed", "error": None}]
+    assert len(fake.calls_to("GET", "/task-groups/g1/")) == 4  # three polls, then the group beside its full list
+    assert len(fake.calls_to("GET", "/tasks/")) == 1

@@ -100,7 +100,7 @@ def test_a_keeper_process_serves_the_run_then_logs_out_and_exits_when_the_run_en
         run.kill()
         run.wait()
     wait_for(lambda: Recorder.seen)
-    assert not os.path.exists(store.path) and not store.alive()
+    assert not os.path.exists(store.path) and not os.path.exists(store.path + ".lock") and not store.alive()
     assert Recorder.seen == [{"path": "/pulp/api/v3/login/", "cookie": "csrftoken=csrf-1; sessionid=sess-1",
                               "csrf": "csrf-1"}]
 
