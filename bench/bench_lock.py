@@ -78,9 +78,8 @@ def through_ansible(env, name, domain, rounds):
             dict(mark, name="Mark the start of the pair"),
             {"name": "Acquire", "pulpops.replication.domain_lock": {"lock_name": name, "owner": "bench-module"},
              "register": "lock"},
-            {"name": "Release", "pulpops.replication.domain_lock": {"state": "released", "lock_name": name,
-                                                                     "owner": "bench-module",
-                                                                     "lock_href": "{{ lock.lock_href }}"}},
+            {"name": "Release", "pulpops.replication.domain_lock": {
+                "state": "released", "lock_name": name, "owner": "bench-module", "lock_href": "{{ lock.lock_href }}"}},
             dict(mark, name="Mark the end of the pair"),
             dict(mark, name="Mark again (what one mark costs)"),
         ]

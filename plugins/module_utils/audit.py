@@ -75,11 +75,13 @@ class Auditor(object):
         return common, lacking
 
     def read(self, plugin):
+        """(upstream distributions in scope that serve something, every downstream one): both at once."""
         params = {"q": self.q_select} if self.q_select else None
-        upstream = [d for d in self.up.list(distribution_endpoint(plugin), params=params, page_size=1000)
-                    if serves_something(d)]
-        downstream = self.down.list_all(distribution_endpoint(plugin), page_size=1000)
-        return upstream, downstream
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            upstream = pool.submit(lambda: [d for d in self.up.list(distribution_endpoint(plugin), params=params,
+                                                                    page_size=1000) if serves_something(d)])
+            downstream = self.down.list_all(distribution_endpoint(plugin), page_size=1000)
+            return upstream.result(), downstream
 
     def version_of(self, client, distribution):
         """The repository version href a distribution serves, or None."""

@@ -163,6 +163,9 @@ CASES = {
         ("poll_interval", "abc", {}, None),
         ("poll_interval", 0, {}, None),
         ("force", "maybe", {}, None),
+        ("lock_href", LIST, {"state": "released"}, None),
+        ("lock_href", "/pulp/api/v3/contentguards/core/content_redirect/0001/", {}, ["state=released"]),
+        ("lock_href", "/pulp/api/v3/distributions/file/file/0001/", {"state": "released"}, None),
     ] + EVERY_MODULE_CASES,
     "replica_audit": UPSTREAM_READ_CASES + [
         ("q_select", LIST, {}, None),

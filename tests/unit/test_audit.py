@@ -38,7 +38,6 @@ class FakeClient:
         return self.objects[href]
 
 
-
 def dist(name, base_path=None, label="0001", version="/v/1/"):
     labels = {"UpstreamPulp": label} if label else {}
     return {"name": name, "base_path": base_path or name, "repository_version": version, "publication": None,
@@ -177,7 +176,6 @@ def test_zstd_primary_metadata_or_an_unreadable_repomd_gives_no_probe():
     assert first_package_location("http://d/", REPOMD % b".zst", lambda url: (200, b"")) is None
     assert first_package_location("http://d/", b"not xml", lambda url: (200, b"")) is None
     assert first_package_location("http://d/", REPOMD % b".gz", lambda url: (404, b"")) is None
-
 
 
 def test_an_index_file_served_the_same_on_both_sides_needs_no_repository_version_read():
