@@ -33,13 +33,13 @@ from ansible_collections.pulpops.replication.plugins.module_utils.client import 
 
 import benchout  # noqa: E402  # raw output under bench/results/
 
-# The cold lab's ports: well away from the shared lab's 24816/24817/24826/24827 and 55440.
+# The cold lab's ports: well away from the shared lab's 24816/24817/24826/24827 and 24830.
 COLD_ENV = {
     "PULPLAB_UPSTREAM_API_PORT": "25817",
     "PULPLAB_UPSTREAM_CONTENT_PORT": "25816",
     "PULPLAB_DOWNSTREAM_API_PORT": "25827",
     "PULPLAB_DOWNSTREAM_CONTENT_PORT": "25826",
-    "PULPLAB_PG_PORT": "55450",
+    "PULPLAB_PG_PORT": "25850",
 }
 
 

@@ -1,7 +1,7 @@
 """Helpers shared by the bench scripts: which lab to use, and the figures every script prints.
 
 The scale benchmarks run on a SEPARATE lab (bench/benchlab.env: /work/benchlab, ports 258xx,
-PostgreSQL 55460, two tasking workers per server) so that the shared lab (.lab, ports 248xx)
+PostgreSQL 25830, two tasking workers per server) so that the shared lab (.lab, ports 248xx)
 stays usable for tests. A script given ``--lab-env bench/benchlab.env`` (or started with those
 PULPLAB_* variables exported) talks to that lab; ``tests/lab/pulplab`` reads the same variables.
 """

@@ -42,7 +42,7 @@ FAULT_LAB_ENV = {
     "PULPLAB_UPSTREAM_CONTENT_PORT": os.environ.get("PULPLAB_FAULTS_UPSTREAM_CONTENT_PORT", "26816"),
     "PULPLAB_DOWNSTREAM_API_PORT": os.environ.get("PULPLAB_FAULTS_DOWNSTREAM_API_PORT", "26827"),
     "PULPLAB_DOWNSTREAM_CONTENT_PORT": os.environ.get("PULPLAB_FAULTS_DOWNSTREAM_CONTENT_PORT", "26826"),
-    "PULPLAB_PG_PORT": os.environ.get("PULPLAB_FAULTS_PG_PORT", "55470"),
+    "PULPLAB_PG_PORT": os.environ.get("PULPLAB_FAULTS_PG_PORT", "26830"),
     # A lab of the tests only: Django checks passwords with MD5, not 1,000,000 PBKDF2 rounds (docs/lab.md).
     "PULPLAB_PASSWORD_HASHER": os.environ.get("PULPLAB_FAULTS_PASSWORD_HASHER", "fast"),
     # One tasking worker per server, whatever the shared lab runs: the worker-kill scenario kills "the" worker.

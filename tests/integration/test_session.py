@@ -26,7 +26,7 @@ REGISTERED = ("_replica_check", "_replica_lock", "_replica_upstream_pulp", "_rep
 
 
 def psql(side, sql):
-    env = dict(os.environ, PGHOST="127.0.0.1", PGPORT=os.environ.get("PULPLAB_PG_PORT", "55440"), PGUSER="postgres")
+    env = dict(os.environ, PGHOST="127.0.0.1", PGPORT=os.environ.get("PULPLAB_PG_PORT", "24830"), PGUSER="postgres")
     return ["psql", "-At", "-d", "pulp_%s" % side, "-c", sql], env
 
 

@@ -32,7 +32,7 @@ TLS_LAB_ENV = {
     "PULPLAB_UPSTREAM_API_PORT": str(PORTS + 1),
     "PULPLAB_DOWNSTREAM_CONTENT_PORT": str(PORTS + 10),
     "PULPLAB_DOWNSTREAM_API_PORT": str(PORTS + 11),
-    "PULPLAB_PG_PORT": os.environ.get("PULPLAB_TLS_PG_PORT", "55490"),
+    "PULPLAB_PG_PORT": os.environ.get("PULPLAB_TLS_PG_PORT", "25930"),
     "PULPLAB_PASSWORD_HASHER": os.environ.get("PULPLAB_PASSWORD_HASHER", "fast"),
     "PULPLAB_WORKERS": "1",
     "PULPLAB_VENV": os.path.join(os.environ.get("PULPLAB_DIR") or os.path.join(
