@@ -64,6 +64,7 @@ class Auditor(object):
         self.parallel = max(1, int(parallel))
         self._http_get = http_get
         self._versions = {}
+        self._side = None  # run(): the upstream's index fetches, beside the downstream's
 
     # ------------------------------------------------------------ reading
     def types(self):
@@ -149,11 +150,14 @@ class Auditor(object):
         index = index_file(plugin)
         down_url = down.get("base_url") or ""
         if index and down_url:
+            # Each content app serves its own side: the upstream's index is fetched while the downstream's is.
+            up_url = up["base_url"].rstrip("/") + "/" + index if up.get("base_url") else None
+            up_answer = self._side.submit(self.fetch, up_url, self.up) if up_url and self._side else None
             status, body = self.fetch(down_url.rstrip("/") + "/" + index)
             if status == 404:
                 found.append(dict(base, kind="unserved", detail="%s answers 404" % (down_url.rstrip("/") + "/" + index)))
-            elif status == 200 and up.get("base_url"):
-                up_status, up_body = self.fetch(up["base_url"].rstrip("/") + "/" + index, self.up)
+            elif status == 200 and up_url:
+                up_status, up_body = up_answer.result() if up_answer else self.fetch(up_url, self.up)
                 if up_status == 200 and up_body != body:
                     found.append(dict(base, kind="stale", detail="%s differs from the upstream's" % index))
                 elif up_status == 200:
@@ -204,11 +208,13 @@ class Auditor(object):
                         and not self._outside_request_scope():
                     differences.append({"name": down["name"], "base_path": down.get("base_path"), "type": plugin,
                                         "kind": "extra", "detail": "not served by the upstream (in this UpstreamPulp's scope)"})
-        with concurrent.futures.ThreadPoolExecutor(self.parallel) as pool:
+        with concurrent.futures.ThreadPoolExecutor(self.parallel) as pool, \
+                concurrent.futures.ThreadPoolExecutor(self.parallel) as self._side:
             for job, found in zip(jobs, pool.map(lambda j: self._guarded(*j), jobs)):
                 checked.append({"name": job[1]["name"], "base_path": job[1]["base_path"], "type": job[0],
                                 "differences": found})
                 differences.extend(found)
+        self._side = None
         for plugin in lacking:
             count = self.up.get(distribution_endpoint(plugin), params={"limit": 1}).get("count", 0)
             if count:

@@ -24,6 +24,9 @@ from ansible_collections.pulpops.replication.plugins.module_utils.snapshot impor
 from ansible_collections.pulpops.replication.plugins.module_utils.timestamps import parse_time, seconds_between
 
 FINALIZE_TASK = "finalize_replication"
+# What this report reads of each task of a finished group: its name and state, its times and, for a failed
+# one, its error and reserved resources (which name the object it failed on).
+REPORT_TASK_FIELDS = "pulp_href,name,state,started_at,finished_at,error,reserved_resources_record"
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # A failed task reserves its distribution, repository and remote: it is named after the first of them.
 _NAMING_ORDER = {"distribution": 0, "repository": 1, "remote": 2}

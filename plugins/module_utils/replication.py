@@ -39,6 +39,7 @@ from ansible_collections.pulpops.replication.plugins.module_utils.group_report i
     group_failures,
     group_finished,
     object_names,
+    REPORT_TASK_FIELDS,
 )
 from ansible_collections.pulpops.replication.plugins.module_utils.inputs import UPSTREAM_READ_PEMS, check_inputs, domain_aware
 from ansible_collections.pulpops.replication.plugins.module_utils.plan import (
@@ -379,7 +380,7 @@ class Replication(object):
     def read(self):
         """Everything the plan and the skip decision read, at once."""
         side_reads = {"upstream": self._read_upstream}
-        if self.upstream_view["exists"] and self.params.get("skip_unchanged"):
+        if self.upstream_view["exists"] and (self.params.get("skip_unchanged") or self.params.get("mode") == "record"):
             side_reads["record"] = lambda: read_record(self.client, self.upstream_view["pk"])
         self.before, self._read = read_downstream(self.client, **side_reads)
         self.upstream_snap = self._read["upstream"]
@@ -415,11 +416,15 @@ class Replication(object):
         key = detect_label_key(self.before, self.upstream_view["pk"])
         return record_entries(self.upstream_snap, self.before, latest, key)
 
+    def stored_record(self):
+        """(content guard, record) of this UpstreamPulp: as ``read()`` read it beside the lists, or read now."""
+        return self._read.get("record") or read_record(self.client, self.upstream_view["pk"])
+
     def decide(self, plan, tag=None):
         """(decision, entries): may this run skip, or replicate only the changed distributions?"""
         guard, record = None, None
         if self.upstream_view["exists"]:
-            guard, record = self._read.get("record") or read_record(self.client, self.upstream_view["pk"])
+            guard, record = self.stored_record()
         entries = self.entries()
         decision = record_decision(
             record, self.upstream_view, entries, plan, tag=tag, neighbours=self.neighbours,
@@ -488,7 +493,8 @@ class Replication(object):
         if not self.params["wait"]:
             return group_href, []
         _group, tasks = self.client.wait_task_group(group_href, timeout=self.params["timeout"],
-                                                    poll_interval=self.params["poll_interval"], finished=group_finished)
+                                                    poll_interval=self.params["poll_interval"], finished=group_finished,
+                                                    task_fields=REPORT_TASK_FIELDS)
         return group_href, tasks
 
 
@@ -521,7 +527,7 @@ def plan_result(replication, plan):
     """The result every mode but record starts from: the plan, and nothing done yet."""
     result = {"plan": public_plan(plan), "changed": False, "task_group": None, "failed_tasks": [],
               "durations": None, "skipped": plan["skipped"], "conflicts": plan["conflicts"],
-              "neighbours": replication.neighbours}
+              "neighbours": replication.neighbours, "upstream_exists": replication.upstream_view["exists"]}
     if plan.get("unreplicable"):
         result["warnings"] = [unreplicable_text(plan["unreplicable"])]
     return result
@@ -642,7 +648,7 @@ def record_mode(replication, plan, check_mode):
         problems.insert(0, "UpstreamPulp '%s' does not exist" % params["upstream"])
     if problems:
         return result
-    guard, existing = read_record(replication.client, view["pk"])
+    guard, existing = replication.stored_record()
     if guard is not None and existing is None:
         problems.append(foreign_guard_problem(guard.get("name")))
         return result

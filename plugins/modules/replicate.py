@@ -223,6 +223,12 @@ neighbours:
   returned: always
   type: list
   elements: dict
+upstream_exists:
+  description:
+    - Whether the UpstreamPulp O(upstream) existed when the plan was read. Without it, the plan is that of an
+      UpstreamPulp created with the options given (O(base_url), O(policy)), which owns nothing yet.
+  returned: always, but with O(mode=record)
+  type: bool
 forced_resync:
   description: True when O(force_resync) made the server resync everything.
   returned: when O(force_resync) was applied

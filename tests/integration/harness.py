@@ -196,6 +196,19 @@ def run_role(variables, check=False, diff=False, verbosity=0, timeout=1800):
     return role_outcome(proc.stdout, proc.returncode)
 
 
+def task_statuses(output, fragment):
+    """The status words ('ok', 'changed', 'skipping', 'failed', ...) each task whose name holds ``fragment``
+    printed in an ansible-playbook output, in order (one entry per run of such a task)."""
+    statuses, inside = [], False
+    for line in output.splitlines():
+        if line.startswith("TASK ["):
+            inside = fragment in line
+        elif inside and line.split(":", 1)[0] in ("ok", "changed", "skipping", "failed", "fatal"):
+            statuses.append(line.split(":", 1)[0])
+            inside = False
+    return statuses
+
+
 def changed_tasks(output):
     """Count of tasks that reported changed in an ansible-playbook recap."""
     for line in output.splitlines():

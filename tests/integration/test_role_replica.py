@@ -16,8 +16,11 @@ from tests.integration.harness import (
     make_upstream_pulp,
     role_vars,
     run_role,
+    task_statuses,
     unique,
 )
+
+PLAN_READ = "Plan | Compute what replication would change"
 
 
 def served_names(client):
@@ -83,10 +86,22 @@ def test_first_replication_then_noop_rerun_and_check_mode_predicts_the_run(lab, 
     assert first["replica_result"]["failed_tasks"] == []
     assert set(first["replica_result"]["phases"]) >= {"lock", "upstream", "plan", "preflight", "reconcile",
                                                       "replicate", "verify"}
+    # The UpstreamPulp was created for this run: the check phase planned for exactly that, so the plan is not read again.
+    assert task_statuses(first["output"], PLAN_READ) == ["skipping"], first["output"][-3000:]
 
     again = run_role(variables)
     assert_exact(again)
     assert changed_tasks(again["output"]) == 0, again["output"][-3000:]
+
+
+def test_a_first_run_narrowed_by_q_select_reads_its_plan_again_and_keeps_to_the_scope(lab, domains, downstream):
+    """The check phase plans without the UpstreamPulp's q_select: with one, the plan phase reads the plan again."""
+    lab.seed(domains, count=3, prefix="dist-")
+    outcome = run_role(role_vars(lab, domains, unique("up"), upstream_q_select='name="dist-0002"'))
+    assert_exact(outcome)
+    assert task_statuses(outcome["output"], PLAN_READ) == ["ok"], outcome["output"][-3000:]
+    assert outcome["replica_result"]["plan"]["create"]["distributions"] == ["dist-0002"]
+    assert served_names(downstream) == [("dist-0002", "dist-0002")]
 
 
 @pytest.mark.parametrize("layout", ["swap", "rotate"])

@@ -193,3 +193,35 @@ def test_an_index_file_served_the_same_on_both_sides_needs_no_repository_version
     assert [d["kind"] for d in report["differences"]] == ["stale", "stale"]
     assert details[0].startswith("PULP_MANIFEST differs") and details[1].startswith("content differs")
     assert differing.up.gets == ["/v/1/"] and differing.down.gets == ["/v/1/"]
+
+
+def test_the_upstream_index_is_fetched_while_the_downstream_one_is():
+    """Each content app serves its own side: the downstream's answer waits here until the upstream's fetch has begun."""
+    import threading
+
+    up_started = threading.Event()
+    pages = {}
+
+    def http_get(url):
+        if url.startswith("http://up-content/"):
+            up_started.set()
+            return pages[url]
+        assert up_started.wait(5), "the upstream's index was not asked for while the downstream's was"
+        return pages[url]
+
+    up_dists, down_dists = [dist("a", label=None)], [dist("a")]
+    objects = {"/v/1/": version(2)}
+    pages.update(served(up_dists, objects, "up-content"), **served(down_dists, objects, "content"))
+    up = FakeClient({"core": (3, 123, 1), "file": (3, 123, 1)}, {"distributions/file/file/": up_dists}, objects)
+    down = FakeClient({"core": (3, 123, 1), "file": (3, 123, 1)}, {"distributions/file/file/": down_dists}, objects,
+                      base_url="http://fake-down")
+    report = Auditor(down, up, {"pulp_href": OWNER, "policy": "labeled"}, http_get=http_get).run()
+    assert report["exact"] is True and report["content_checked"] == 1
+
+
+def test_a_downstream_404_is_unserved_whatever_the_upstream_answers():
+    up_dists, down_dists = [dist("a", label=None)], [dist("a")]
+    objects = {"/v/1/": version(2)}
+    report = auditor(up_dists, down_dists, objects, objects,
+                     pages={"http://content/a/PULP_MANIFEST": (404, b"")}).run()
+    assert [(d["name"], d["kind"]) for d in report["differences"]] == [("a", "unserved")]

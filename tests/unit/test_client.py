@@ -654,3 +654,19 @@ def test_a_task_group_is_polled_by_its_own_light_list_and_read_in_full_once_done
     assert tasks == [{"pulp_href": "/t/1/", "name": "sync", "state": "completed", "error": None}]
     assert len(fake.calls_to("GET", "/task-groups/g1/")) == 4  # three polls, then the group beside its full list
     assert len(fake.calls_to("GET", "/tasks/")) == 1
+    assert "fields" not in fake.calls_to("GET", "/tasks/")[0]["params"]
+
+
+def test_a_finished_group_s_tasks_are_read_with_only_the_fields_asked_for(fake):
+    group = "/pulp/default/api/v3/task-groups/g1/"
+    done = {"pulp_href": group, "tasks": [{"pulp_href": "/t/1/", "name": "sync", "state": "completed"}]}
+    fake.script("GET", "/task-groups/g1/", (200, done))
+    fake.script("GET", "/tasks/", (200, {"count": 1, "next": None, "results": [
+        {"pulp_href": "/t/1/", "name": "sync", "state": "completed", "started_at": None, "finished_at": None}]}))
+
+    make_client().wait_task_group(group, task_fields="pulp_href,name,state,started_at,finished_at",
+                                  finished=lambda g, ts: all(t["state"] == "completed" for t in ts))
+
+    params = fake.calls_to("GET", "/tasks/")[0]["params"]
+    assert params["fields"] == "pulp_href,name,state,started_at,finished_at"
+    assert params["task_group"] == group

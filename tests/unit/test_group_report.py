@@ -36,3 +36,25 @@ def test_a_failed_update_that_reserves_the_distribution_is_named_after_it():
 def test_only_finalize_failed_is_reported_as_finalize():
     task = failed("pulpcore.app.tasks.replica.finalize_replication", [])
     assert [(f["name"], f["task_name"]) for f in G.group_failures([task], NAMES)] == [(None, "finalize_replication")]
+
+
+def test_the_report_fields_of_a_task_give_the_same_report_as_the_whole_task():
+    """A finished group's tasks are read with REPORT_TASK_FIELDS only: nothing the report uses may be left out."""
+    whole = [
+        dict(failed("pulp_file.app.tasks.synchronizing.synchronize",
+                    ["/pulp/api/v3/repositories/file/file/%s/" % REPO, "shared:/pulp/api/v3/remotes/file/file/%s/" % REMOTE]),
+             started_at="2026-12-02T10:00:00.000Z", finished_at="2026-12-02T10:00:02.500Z", worker="/pulp/api/v3/workers/1/",
+             created_resources=[], progress_reports=[{"message": "Downloading", "done": 1}], child_tasks=[],
+             parent_task=None, task_group="/pulp/api/v3/task-groups/1/", logging_cid="abc"),
+        {"pulp_href": "/pulp/api/v3/tasks/2/", "name": "pulpcore.app.tasks.replica.finalize_replication",
+         "state": "completed", "started_at": "2026-12-02T10:00:03.000Z", "finished_at": "2026-12-02T10:00:03.400Z",
+         "error": None, "reserved_resources_record": [], "worker": "/pulp/api/v3/workers/2/", "created_resources": []},
+    ]
+    fields = G.REPORT_TASK_FIELDS.split(",")
+    trimmed = [dict((k, v) for k, v in task.items() if k in fields) for task in whole]
+    assert trimmed != whole
+    assert G.durations(trimmed) == G.durations(whole)
+    assert G.durations(trimmed)["total_seconds"] == 3.4
+    assert G.group_failures(trimmed, NAMES) == G.group_failures(whole, NAMES)
+    assert [f["name"] for f in G.group_failures(trimmed, NAMES)] == ["c-0002"]
+    assert G.group_finished({}, trimmed) is True
