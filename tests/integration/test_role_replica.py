@@ -99,7 +99,7 @@ def test_a_first_run_narrowed_by_q_select_reads_its_plan_again_and_keeps_to_the_
     lab.seed(domains, count=3, prefix="dist-")
     outcome = run_role(role_vars(lab, domains, unique("up"), upstream_q_select='name="dist-0002"'))
     assert_exact(outcome)
-    assert task_statuses(outcome["output"], PLAN_READ) == ["ok"], outcome["output"][-3000:]
+    assert task_statuses(outcome["output"], PLAN_READ) in (["ok"], ["changed"]), outcome["output"][-3000:]
     assert outcome["replica_result"]["plan"]["create"]["distributions"] == ["dist-0002"]
     assert served_names(downstream) == [("dist-0002", "dist-0002")]
 

@@ -15,10 +15,12 @@ import requests
 
 from ansible_collections.pulpops.replication.plugins.module_utils import client as pulp_client
 from ansible_collections.pulpops.replication.plugins.module_utils.client import (
+    GROUP_COUNT_FIELDS,
     PulpAuthError,
     PulpClient,
     PulpConnectionError,
     PulpError,
+    PulpTimeout,
     PulpValidationError,
     flatten_errors,
     parse_version,
@@ -641,20 +643,51 @@ def test_the_status_is_read_once_per_run_through_the_store(fake, store):
     assert len(fake.calls_to("GET", "/status/")) == 2
 
 
-def test_a_task_group_is_polled_by_its_own_light_list_and_read_in_full_once_done(fake):
+def test_a_task_group_is_polled_by_its_counts_and_read_in_full_once_no_task_is_active(fake):
     group = "/pulp/default/api/v3/task-groups/g1/"
-    running = {"pulp_href": group, "tasks": [{"pulp_href": "/t/1/", "name": "sync", "state": "running"}]}
-    done = {"pulp_href": group, "tasks": [{"pulp_href": "/t/1/", "name": "sync", "state": "completed"}]}
-    fake.script("GET", "/task-groups/g1/", (200, running), (200, running), (200, done))
+    busy = {"all_tasks_dispatched": False, "waiting": 3, "running": 2, "canceling": 0}
+    idle = {"all_tasks_dispatched": True, "waiting": 0, "running": 0, "canceling": 0}
+    done = dict(idle, pulp_href=group, tasks=[{"pulp_href": "/t/1/", "name": "sync", "state": "completed"}])
+    fake.script("GET", "/task-groups/g1/", (200, busy), (200, busy), (200, idle), (200, done))
     fake.script("GET", "/tasks/", (200, {"count": 1, "next": None, "results": [
         {"pulp_href": "/t/1/", "name": "sync", "state": "completed", "error": None}]}))
 
     _group, tasks = make_client().wait_task_group(group, finished=lambda g, ts: all(t["state"] == "completed" for t in ts))
 
     assert tasks == [{"pulp_href": "/t/1/", "name": "sync", "state": "completed", "error": None}]
-    assert len(fake.calls_to("GET", "/task-groups/g1/")) == 4  # three polls, then the group beside its full list
+    polls = fake.calls_to("GET", "/task-groups/g1/")
+    assert [(c["params"] or {}).get("fields") for c in polls] == [GROUP_COUNT_FIELDS] * 3 + [None]
     assert len(fake.calls_to("GET", "/tasks/")) == 1
     assert "fields" not in fake.calls_to("GET", "/tasks/")[0]["params"]
+
+
+def test_a_group_idle_but_not_finished_is_polled_on(fake):
+    group = "/pulp/default/api/v3/task-groups/g1/"
+    idle = {"all_tasks_dispatched": False, "waiting": 0, "running": 0, "canceling": 0}
+    first = dict(idle, tasks=[{"pulp_href": "/t/1/", "name": "replicate_distributions", "state": "completed"}])
+    last = dict(idle, all_tasks_dispatched=True, tasks=first["tasks"] + [
+        {"pulp_href": "/t/2/", "name": "finalize_replication", "state": "completed"}])
+    fake.script("GET", "/task-groups/g1/", (200, idle), (200, first), (200, idle), (200, last))
+    fake.script("GET", "/tasks/", (200, {"count": 2, "next": None, "results": last["tasks"]}))
+
+    _group, tasks = make_client().wait_task_group(
+        group, finished=lambda g, ts: any(t["name"] == "finalize_replication" for t in ts))
+
+    assert [t["name"] for t in tasks] == ["replicate_distributions", "finalize_replication"]
+    assert len(fake.calls_to("GET", "/task-groups/g1/")) == 4
+
+
+def test_a_group_that_runs_out_of_time_names_the_tasks_still_running(fake):
+    group = "/pulp/default/api/v3/task-groups/g1/"
+    busy = {"all_tasks_dispatched": True, "waiting": 0, "running": 1, "canceling": 0,
+            "tasks": [{"pulp_href": "/t/1/", "name": "synchronize", "state": "running"}]}
+    fake.script("GET", "/task-groups/g1/", (200, busy))
+
+    with pytest.raises(PulpTimeout) as caught:
+        make_client().wait_task_group(group, timeout=0.3, poll_interval=0.05)
+
+    assert "synchronize (running)" in str(caught.value)
+    assert [t["name"] for t in caught.value.pending] == ["synchronize"]
 
 
 def test_a_finished_group_s_tasks_are_read_with_only_the_fields_asked_for(fake):
@@ -670,3 +703,13 @@ def test_a_finished_group_s_tasks_are_read_with_only_the_fields_asked_for(fake):
     params = fake.calls_to("GET", "/tasks/")[0]["params"]
     assert params["fields"] == "pulp_href,name,state,started_at,finished_at"
     assert params["task_group"] == group
+
+
+def test_a_long_wait_keeps_polling_at_its_interval(monkeypatch):
+    """Thousands of polls (a replication of hours at a fraction of a second) neither overflow nor outgrow the interval."""
+    slept = []
+    monkeypatch.setattr(pulp_client.time, "sleep", slept.append)
+    client = make_client()
+    for attempt in (0, 1, 5, 40, 1511, 10 ** 6):
+        client._poll(None, 0.5, attempt)  # pylint: disable=protected-access
+    assert slept[0] == pytest.approx(0.1) and slept[1] == pytest.approx(0.16) and slept[2:] == [0.5] * 4

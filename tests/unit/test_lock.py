@@ -320,3 +320,12 @@ def test_playbook_pid_finds_the_outermost_ansible_playbook_ancestor(tmp_path):
 def test_http_dates_parse_to_naive_utc():
     assert parse_http_date("Thu, 26 Nov 2026 01:18:58 GMT") == datetime(2026, 11, 26, 1, 18, 58)
     assert parse_http_date("nonsense") is None
+
+
+def test_a_wait_of_thousands_of_polls_times_out_cleanly():
+    """Waiting behind a long-held lease at a fraction of a second per poll: thousands of polls, then a clear timeout."""
+    server = FakeServer()
+    make_lock(server, "alice", ttl=7200).acquire(timeout=0)
+    with pytest.raises(LockError) as err:
+        make_lock(server, "bob").acquire(timeout=1200, poll_interval=0.5)
+    assert "Timed out after 1200s" in err.value.message and "held by alice" in err.value.message
