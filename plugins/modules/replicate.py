@@ -66,7 +66,8 @@ options:
   poll_interval:
     description:
       - Longest pause between two polls of the task group, in seconds. The pauses start at 0.1 s
-        and grow to this value; each poll is two requests. The replica role passes
+        and grow to this value. Each poll is one request for the group's counts of active tasks (a few
+        fields); once no task is active, the group and its tasks are read. The replica role passes
         C(replica_poll_interval).
     type: float
     default: 2
