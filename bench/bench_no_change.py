@@ -62,7 +62,9 @@ def main():
         have = benchlab.ensure_seeded(lab, up_domain, args.count, prefix, serve=args.serve)
     down = lab.client("downstream", down_domain)
     name = args.upstream_name or "bench-nochg-%s-%s" % (down_domain, prefix.rstrip("-") or "all")
-    variables = role_vars(lab, down_domain, name, upstream_domain=up_domain, replica_lock_timeout=1800)
+    # A first run into an empty domain replicates everything: up to an hour and more for 1,000 distributions.
+    variables = role_vars(lab, down_domain, name, upstream_domain=up_domain, replica_lock_timeout=1800,
+                          replica_wait_timeout=7200)
     if scope:
         variables["replica_upstream"]["q_select"] = scope
 
@@ -72,7 +74,7 @@ def main():
 
     def role(label):
         started = time.time()
-        outcome = run_role(variables)
+        outcome = run_role(variables, timeout=7200)
         seconds = time.time() - started
         result = outcome["replica_result"]
         if outcome["failed"]:
