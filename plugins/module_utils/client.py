@@ -678,11 +678,8 @@ class PulpClient(object):
             return self.wait_task(response["task"], timeout=timeout, poll_interval=poll_interval)
         return response
 
-    def group_tasks(self, group_href, fields=None):
-        """Every task of a task group (paged), newest last; ``fields``: only these (a comma-separated list)."""
-        return self.get(group_href), self._task_list(group_href, fields)
-
     def _task_list(self, group_href, fields=None):
+        """Every task of a task group (paged), oldest first; ``fields``: only these (a comma-separated list)."""
         params = {"task_group": group_href, "ordering": "pulp_created"}
         if fields:
             params["fields"] = fields
