@@ -616,8 +616,7 @@ class PulpClient(object):
     # ---------------------------------------------------------------- tasks
     def _poll(self, deadline, interval, attempt):
         # Backoff: start fast (tasks are often done in 100 ms), grow to ``interval``.
-        # (The exponent stops growing once the delay reached any interval: 1.6 ** 1511 overflows a float.)
-        delay = min(interval, 0.1 * (1.6 ** min(attempt, 40)))
+        delay = backoff_delay(attempt, interval, 1.6)
         if deadline is not None:
             delay = min(delay, max(0.0, deadline - time.time()))
         time.sleep(delay)
@@ -727,6 +726,15 @@ class PulpClient(object):
                     )
             self._poll(deadline, poll_interval, attempt)
             attempt += 1
+
+
+def backoff_delay(attempt, cap, growth):
+    """The pause before poll ``attempt`` (0, 1, ...): 0.1 s, growing by ``growth`` a poll, at most ``cap``.
+
+    The exponent stops growing once the pause reached any cap: ``growth ** attempt`` alone overflows a
+    float after some 1,500 polls (1.6 ** 1511), a wait of minutes at a fraction of a second a poll.
+    """
+    return min(cap, 0.1 * (growth ** min(attempt, 40)))
 
 
 def _href_chunks(hrefs, batch):

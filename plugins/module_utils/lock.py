@@ -35,6 +35,7 @@ from datetime import timedelta
 from ansible_collections.pulpops.replication.plugins.module_utils.client import (
     PulpError,
     PulpValidationError,
+    backoff_delay,
 )
 from ansible_collections.pulpops.replication.plugins.module_utils.guard_document import (
     GUARD_ENDPOINT,
@@ -314,8 +315,7 @@ class DomainLock(object):
 
     def _delay(self, attempt, poll_interval, remaining, holder):
         """Backoff with jitter, capped by poll_interval, the time left and the lease end."""
-        # The exponent stops growing once the delay reached any interval (1.5 ** 1751 overflows a float).
-        delay = min(poll_interval, 0.1 * (1.5 ** min(attempt, 40))) * (0.5 + random.random() / 2)
+        delay = backoff_delay(attempt, poll_interval, 1.5) * (0.5 + random.random() / 2)
         now = self.server_now()
         if holder is not None and holder.expires is not None and now is not None:
             # Wake up just after the lease ends (Date headers have 1 s resolution).
